@@ -1,0 +1,113 @@
+"""Activations: fused bias-add + forward, and the derivative from the forward output.
+
+Integer codes, not function arguments, select the activation (STYLE 3.3): a code is
+one compiled specialisation, a function argument is one per function. The branch on
+the code sits outside the loops so each loop body is straight-line and vectorises.
+
+Derivatives are written in terms of the forward output A = f(Z), as scikit-learn's
+``_base.py`` does, so the backward pass never needs the pre-activation Z:
+identity 1, logistic A(1 - A), tanh 1 - A^2, relu [A > 0].
+"""
+
+import numpy as np
+from numba import prange
+
+from .._jit import kernel, parallel_kernel
+
+ACT_IDENTITY = 0
+ACT_LOGISTIC = 1
+ACT_TANH = 2
+ACT_RELU = 3
+ACT_SOFTMAX = 4  # output layer only
+ACT_EXP = 5  # output layer only (Poisson log link)
+
+ACTIVATION_CODES = {
+    "identity": ACT_IDENTITY,
+    "logistic": ACT_LOGISTIC,
+    "tanh": ACT_TANH,
+    "relu": ACT_RELU,
+    "softmax": ACT_SOFTMAX,
+    "exp": ACT_EXP,
+}
+
+HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+
+
+@kernel
+def _bias_activation_row(z, b, code):
+    """z = f(z + b) for one row z (n,), b (n,), in place."""
+    T = z.dtype.type
+    n = z.shape[0]
+    if code == ACT_IDENTITY:
+        for j in range(n):
+            z[j] = z[j] + b[j]
+    elif code == ACT_RELU:
+        for j in range(n):
+            u = z[j] + b[j]
+            z[j] = u if u > T(0) else T(0)
+    elif code == ACT_TANH:
+        for j in range(n):
+            z[j] = np.tanh(z[j] + b[j])
+    elif code == ACT_LOGISTIC:
+        for j in range(n):
+            z[j] = T(1) / (T(1) + np.exp(-(z[j] + b[j])))
+    elif code == ACT_EXP:
+        for j in range(n):
+            z[j] = np.exp(z[j] + b[j])
+    else:  # ACT_SOFTMAX; subtract the row max as scikit-learn does
+        zmax = z[0] + b[0]
+        for j in range(n):
+            z[j] = z[j] + b[j]
+            if z[j] > zmax:
+                zmax = z[j]
+        total = T(0)
+        for j in range(n):
+            z[j] = np.exp(z[j] - zmax)
+            total += z[j]
+        for j in range(n):
+            z[j] = z[j] / total
+
+
+@parallel_kernel
+def bias_activation_forward(Z, b, code, parallel):
+    """Z = f(Z + b) in place, row by row.
+
+    Z (n_samples, fan_out), b (fan_out,). Parallel over rows when ``parallel``."""
+    if parallel:
+        for i in prange(Z.shape[0]):
+            _bias_activation_row(Z[i], b, code)
+    else:
+        for i in range(Z.shape[0]):
+            _bias_activation_row(Z[i], b, code)
+
+
+@kernel
+def _activation_backward_row(dz, a, code):
+    T = dz.dtype.type
+    n = dz.shape[0]
+    if code == ACT_RELU:
+        for j in range(n):
+            if a[j] == T(0):
+                dz[j] = T(0)
+    elif code == ACT_TANH:
+        for j in range(n):
+            dz[j] = dz[j] * (T(1) - a[j] * a[j])
+    elif code == ACT_LOGISTIC:
+        for j in range(n):
+            dz[j] = dz[j] * a[j] * (T(1) - a[j])
+    # ACT_IDENTITY: derivative 1, nothing to do
+
+
+@parallel_kernel
+def activation_backward(dZ, A, code, parallel):
+    """dZ *= f'(Z), with f' written in terms of the forward output A = f(Z).
+
+    dZ, A (n_samples, fan_out); dZ written in place. Parallel over rows."""
+    if code == ACT_IDENTITY:
+        return
+    if parallel:
+        for i in prange(dZ.shape[0]):
+            _activation_backward_row(dZ[i], A[i], code)
+    else:
+        for i in range(dZ.shape[0]):
+            _activation_backward_row(dZ[i], A[i], code)

@@ -1,0 +1,80 @@
+"""Losses with their fused output deltas.
+
+Each loss is paired with the output activation that makes its gradient with
+respect to the output pre-activation equal to ``P - Y`` (the canonical link):
+squared_error + identity, log_loss + softmax, binary_log_loss + logistic,
+poisson + exp. The kernel therefore writes ``dZ = (P - Y) * sw`` and returns the
+weighted sum of per-row losses; the caller divides by the weight sum.
+
+Per-row losses follow scikit-learn's ``_base.py`` exactly:
+  squared_error    0.5 / n_outputs * sum_j (y - p)^2          (half MSE, averaged over outputs)
+  log_loss         -sum_j xlogy(y, clip(p))
+  binary_log_loss  -sum_j xlogy(y, clip(p)) + xlogy(1 - y, 1 - clip(p))
+  poisson          sum_j xlogy(y, y / p) - y + p              (half deviance)
+with clip(p) = min(max(p, eps), 1 - eps) and eps the machine epsilon of P's dtype.
+"""
+
+import numpy as np
+
+from .._jit import kernel
+
+LOSS_SQUARED = 0
+LOSS_LOG = 1
+LOSS_BINARY_LOG = 2
+LOSS_POISSON = 3
+
+LOSS_CODES = {
+    "squared_error": LOSS_SQUARED,
+    "log_loss": LOSS_LOG,
+    "binary_log_loss": LOSS_BINARY_LOG,
+    "poisson": LOSS_POISSON,
+}
+
+
+@kernel
+def _xlogy(x, y):
+    """x * log(y), with 0 * log(0) taken as 0 (scipy.special.xlogy)."""
+    if x == 0.0:
+        return 0.0
+    return x * np.log(y)
+
+
+@kernel
+def row_loss(p, y, loss_code, eps):
+    """Loss of one sample: p, y (n_outputs,). Returned in float64."""
+    n = p.shape[0]
+    total = 0.0
+    if loss_code == LOSS_SQUARED:
+        for j in range(n):
+            r = np.float64(y[j]) - np.float64(p[j])
+            total += r * r
+        return 0.5 * total / n
+    if loss_code == LOSS_POISSON:
+        for j in range(n):
+            yj = np.float64(y[j])
+            pj = np.float64(p[j])
+            total += _xlogy(yj, yj / pj) - yj + pj
+        return total
+    for j in range(n):
+        pj = min(max(np.float64(p[j]), eps), 1.0 - eps)
+        yj = np.float64(y[j])
+        total -= _xlogy(yj, pj)
+        if loss_code == LOSS_BINARY_LOG:
+            total -= _xlogy(1.0 - yj, 1.0 - pj)
+    return total
+
+
+@kernel
+def loss_forward_backward(dZ, P, Y, sw, loss_code):
+    """dZ = (P - Y) * sw[:, None]; return sum_i sw_i * loss(P[i], Y[i]) (float64).
+
+    dZ, P, Y (n_samples, n_outputs); sw (n_samples,). Serial: this touches only
+    n_samples * n_outputs elements, far less than any layer's product."""
+    eps = np.float64(np.finfo(P.dtype).eps)
+    total = 0.0
+    for i in range(P.shape[0]):
+        w = sw[i]
+        for j in range(P.shape[1]):
+            dZ[i, j] = (P[i, j] - Y[i, j]) * w
+        total += np.float64(w) * row_loss(P[i], Y[i], loss_code, eps)
+    return total

@@ -1,0 +1,184 @@
+"""The network: forward, backward and whole-epoch training, composed from kernels.
+
+Parameters live in one flat buffer ``theta`` (all coefficient matrices, then all
+intercepts, scikit-learn's ``_pack`` order). ``layout`` is an int64 array with one
+row per layer, columns ``[W_OFF, B_OFF, FAN_IN, FAN_OUT, A_OFF]``: the offsets of
+W_l (fan_in, fan_out) and b_l (fan_out,) in theta, and of the layer's output block
+in the activation/delta work buffers (room for ``max_rows * fan_out`` values).
+
+Maths (per mini-batch of nb rows, layers l = 0 .. L-1):
+  forward   U_l = H_{l-1} W_l + b_l,   H_l = f_l(U_l),   H_{-1} = X_batch
+  output    dU_{L-1} = (P - Y) * sw    (canonical link, see losses.py)
+  backward  dW_l = H_{l-1}^T dU_l,  db_l = 1^T dU_l,
+            dU_{l-1} = (dU_l W_l^T) * f'_{l-1}(H_{l-1})
+The raw sums dW_l, db_l go to ``graw``; the optimizer step applies alpha and 1/sw_sum.
+
+Nothing here allocates: every buffer is passed in, sized once per fit.
+``parallel`` picks the prange branch of each kernel; it is decided from the shapes
+only, and every kernel is bit-identical whatever the thread count.
+"""
+
+import numpy as np
+
+from .._jit import composite_kernel, kernel
+from .activations import activation_backward, bias_activation_forward
+from .gemm import matmul_nn, matmul_nt, matmul_tn
+from .losses import loss_forward_backward
+from .optimizers import adam_step, sgd_step
+from .reduce import column_sum
+
+W_OFF, B_OFF, FAN_IN, FAN_OUT, A_OFF = 0, 1, 2, 3, 4
+
+# codes[] entries
+C_ACT, C_OUT, C_LOSS, C_SOLVER, C_PARALLEL = 0, 1, 2, 3, 4
+SOLVER_SGD, SOLVER_ADAM = 0, 1
+
+# hp[] entries (float64)
+H_LR, H_MOMENTUM, H_NESTEROV, H_BETA_1, H_BETA_2, H_EPSILON, H_ALPHA = range(7)
+N_HP = 7
+
+
+@kernel
+def layer_view(buf, layout, layer, n_rows):
+    """The (n_rows, fan_out) block of ``buf`` that belongs to ``layer``."""
+    off = layout[layer, A_OFF]
+    fan_out = layout[layer, FAN_OUT]
+    return buf[off:off + n_rows * fan_out].reshape((n_rows, fan_out))
+
+
+@kernel
+def weights(theta, layout, layer):
+    """Views (W, b) of layer ``layer`` into theta: W (fan_in, fan_out), b (fan_out,)."""
+    fan_in = layout[layer, FAN_IN]
+    fan_out = layout[layer, FAN_OUT]
+    w = layout[layer, W_OFF]
+    b = layout[layer, B_OFF]
+    return (theta[w:w + fan_in * fan_out].reshape((fan_in, fan_out)),
+            theta[b:b + fan_out])
+
+
+@composite_kernel
+def forward(acts, work, Xb, theta, layout, act_code, out_code, parallel):
+    """Forward pass of nb = Xb.shape[0] rows; layer outputs written into ``acts``.
+
+    Returns the (nb, n_outputs) view of the output layer's activations."""
+    nb = Xb.shape[0]
+    n_layers = layout.shape[0]
+    H = Xb
+    for layer in range(n_layers):
+        W, b = weights(theta, layout, layer)
+        U = layer_view(acts, layout, layer, nb)                     # (nb, fan_out)
+        matmul_nn(U, H, W, False, parallel, work)
+        code = out_code if layer == n_layers - 1 else act_code
+        bias_activation_forward(U, b, code, parallel)
+        H = U
+    return H
+
+
+@composite_kernel
+def forward_backward(graw, acts, deltas, work, Xb, Yb, swb, theta, layout,
+                     act_code, out_code, loss_code, parallel):
+    """Forward and backward pass of one batch; raw gradient sums into ``graw``.
+
+    Xb (nb, n_features), Yb (nb, n_outputs), swb (nb,). Returns the weighted sum of
+    the per-row losses (float64), without the L2 term."""
+    nb = Xb.shape[0]
+    n_layers = layout.shape[0]
+    last = n_layers - 1
+    P = forward(acts, work, Xb, theta, layout, act_code, out_code, parallel)
+    dU = layer_view(deltas, layout, last, nb)
+    loss_sum = loss_forward_backward(dU, P, Yb, swb, loss_code)
+    for layer in range(last, -1, -1):
+        dU = layer_view(deltas, layout, layer, nb)                  # (nb, fan_out)
+        if layer > 0:
+            H = layer_view(acts, layout, layer - 1, nb)             # (nb, fan_in)
+        else:
+            H = Xb
+        dW, db = weights(graw, layout, layer)
+        matmul_tn(dW, H, dU, parallel, work)                        # H.T @ dU
+        column_sum(db, dU, parallel)
+        if layer > 0:
+            W, _ = weights(theta, layout, layer)
+            dH = layer_view(deltas, layout, layer - 1, nb)          # (nb, fan_in)
+            matmul_nt(dH, dU, W, parallel, work)                    # dU @ W.T
+            activation_backward(dH, H, act_code, parallel)
+    return loss_sum
+
+
+@kernel
+def gather_rows(Xb, Yb, swb, X, Y, sw, idx, start, stop):
+    """Copy rows idx[start:stop] of X, Y, sw into the batch buffers; return sum(sw)."""
+    sw_sum = 0.0
+    for r in range(stop - start):
+        i = idx[start + r]
+        for j in range(X.shape[1]):
+            Xb[r, j] = X[i, j]
+        for j in range(Y.shape[1]):
+            Yb[r, j] = Y[i, j]
+        swb[r] = sw[i]
+        sw_sum += np.float64(sw[i])
+    return sw_sum
+
+
+@composite_kernel
+def train_epoch(theta, opt, graw, acts, deltas, xb, yb, swb, work, partial,
+                X, Y, sw, idx, layout, codes, hp, batch_size, t, sqnorm):
+    """One epoch of mini-batch training, entirely in compiled code.
+
+    Batches are idx[0:B], idx[B:2B], ... (idx is the epoch's shuffled order, drawn
+    by the caller). For each batch: gather rows, forward, loss, backward, update.
+
+    theta (n_params,) updated in place; opt (2, n_params): SGD velocity in opt[0],
+    Adam m, v in opt[0], opt[1]. ``t`` is Adam's update count and ``sqnorm`` is
+    ||coefficients||^2 for the current theta. Returns
+    (sum over batches of batch_loss * batch_rows, t, sqnorm), with batch_loss the
+    scikit-learn batch objective: weighted mean loss + 0.5 * alpha * sqnorm / sw_sum.
+    """
+    n = idx.shape[0]
+    n_coef = layout[0, B_OFF]
+    act_code, out_code, loss_code = codes[C_ACT], codes[C_OUT], codes[C_LOSS]
+    solver, parallel = codes[C_SOLVER], codes[C_PARALLEL] != 0
+    alpha = hp[H_ALPHA]
+    accumulated = 0.0
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        nb = stop - start
+        Xb, Yb, s = xb[:nb], yb[:nb], swb[:nb]
+        sw_sum = gather_rows(Xb, Yb, s, X, Y, sw, idx, start, stop)
+        loss_sum = forward_backward(graw, acts, deltas, work, Xb, Yb, s, theta,
+                                    layout, act_code, out_code, loss_code, parallel)
+        batch_loss = loss_sum / sw_sum + 0.5 * alpha * sqnorm / sw_sum
+        accumulated += batch_loss * nb
+        if solver == SOLVER_ADAM:
+            t += 1
+            lr_t = (hp[H_LR] * np.sqrt(1.0 - hp[H_BETA_2] ** t)
+                    / (1.0 - hp[H_BETA_1] ** t))
+            sqnorm = adam_step(theta, opt[0], opt[1], partial, graw, n_coef, alpha,
+                               sw_sum, lr_t, hp[H_BETA_1], hp[H_BETA_2],
+                               hp[H_EPSILON], parallel)
+        else:
+            sqnorm = sgd_step(theta, opt[0], partial, graw, n_coef, alpha, sw_sum,
+                              hp[H_LR], hp[H_MOMENTUM], hp[H_NESTEROV] != 0.0,
+                              parallel)
+    return accumulated, t, sqnorm
+
+
+@composite_kernel
+def predict_blocks(out, acts, xb, work, X, theta, layout, act_code, out_code,
+                   parallel):
+    """out = network(X), processed in blocks of xb.shape[0] rows.
+
+    X (n_samples, n_features) may be read-only; each block is copied into xb."""
+    n = X.shape[0]
+    block = xb.shape[0]
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        nb = stop - start
+        Xb = xb[:nb]
+        for r in range(nb):
+            for j in range(X.shape[1]):
+                Xb[r, j] = X[start + r, j]
+        P = forward(acts, work, Xb, theta, layout, act_code, out_code, parallel)
+        for r in range(nb):
+            for j in range(P.shape[1]):
+                out[start + r, j] = P[r, j]

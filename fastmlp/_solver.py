@@ -1,0 +1,330 @@
+"""Solvers: the plain-Python epoch loop around one compiled ``train_epoch`` call,
+and L-BFGS through ``scipy.optimize.minimize`` on the flat parameter buffer.
+
+The loop mirrors scikit-learn's ``BaseMultilayerPerceptron._fit_stochastic`` line
+by line (shuffling from the same RandomState stream, loss bookkeeping, the
+no-improvement counter, learning-rate schedules, early stopping, warnings), so
+that the same ``random_state`` gives the same model. Only the work inside an epoch
+moved into compiled code.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.optimize
+from sklearn.base import is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import shuffle as sk_shuffle
+from sklearn.utils.optimize import _check_optimize_result
+
+from ._kernels import gemm, optimizers
+from ._kernels.network import (
+    C_PARALLEL,
+    C_SOLVER,
+    N_HP,
+    SOLVER_ADAM,
+    SOLVER_SGD,
+    H_ALPHA,
+    H_BETA_1,
+    H_BETA_2,
+    H_EPSILON,
+    H_LR,
+    H_MOMENTUM,
+    H_NESTEROV,
+    forward_backward,
+    predict_blocks,
+    train_epoch,
+)
+
+# A step runs its kernels' prange branches only when it has enough work to pay
+# for waking the thread pool. Decided from shapes alone so that the result never
+# depends on the thread count.
+PARALLEL_MIN_ROWS = 16
+PARALLEL_MIN_MACS = 1 << 18
+
+PREDICT_BLOCK_ROWS = 512
+
+
+def use_parallel(n_rows, n_coef):
+    return n_rows >= PARALLEL_MIN_ROWS and n_rows * n_coef >= PARALLEL_MIN_MACS
+
+
+class Workspace:
+    """Every buffer a batch step touches, allocated once per fit."""
+
+    def __init__(self, layout, max_rows, n_features, n_outputs, dtype):
+        units = layout.layer_units
+        self.table = layout.table(max_rows)
+        size = layout.activation_size(max_rows)
+        self.acts = np.empty(size, dtype=dtype)
+        self.deltas = np.empty(size, dtype=dtype)
+        self.xb = np.empty((max_rows, n_features), dtype=dtype)
+        self.yb = np.empty((max_rows, n_outputs), dtype=dtype)
+        self.swb = np.empty(max_rows, dtype=dtype)
+        self.graw = np.empty(layout.n_params, dtype=dtype)
+        widest = max(units)
+        self.work = np.empty(
+            gemm.gemm_work_size(max(max_rows, widest), widest, max(max_rows, widest)),
+            dtype=dtype,
+        )
+        self.partial = np.empty(optimizers.n_chunks(layout.n_params))
+
+
+class OptimizerState:
+    """SGD velocity or Adam moments, kept across ``partial_fit`` calls.
+
+    Mirrors scikit-learn's ``SGDOptimizer``/``AdamOptimizer``: ``learning_rate`` is
+    the current (schedule-adjusted) rate, ``t`` Adam's update count."""
+
+    def __init__(self, solver, n_params, dtype, est):
+        self.solver = solver
+        self.learning_rate_init = float(est.learning_rate_init)
+        self.learning_rate = float(est.learning_rate_init)
+        self.lr_schedule = est.learning_rate
+        self.power_t = est.power_t
+        self.t = 0
+        self.moments = np.zeros((2, n_params), dtype=dtype)
+
+    def iteration_ends(self, time_step):
+        if self.solver == "sgd" and self.lr_schedule == "invscaling":
+            self.learning_rate = (
+                float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+            )
+
+    def trigger_stopping(self, msg, verbose):
+        if self.solver == "adam" or self.lr_schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + " Setting learning rate to %f" % self.learning_rate)
+        return False
+
+
+def hyperparameters(est):
+    hp = np.zeros(N_HP)
+    hp[H_LR] = est.learning_rate_init
+    hp[H_MOMENTUM] = est.momentum
+    hp[H_NESTEROV] = float(bool(est.nesterovs_momentum))
+    hp[H_BETA_1] = est.beta_1
+    hp[H_BETA_2] = est.beta_2
+    hp[H_EPSILON] = est.epsilon
+    hp[H_ALPHA] = est.alpha
+    return hp
+
+
+def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
+    """Train ``theta`` in place with sgd/adam; sets the estimator's bookkeeping
+    attributes exactly as scikit-learn's ``_fit_stochastic`` does.
+
+    X (n, n_features) and Y (n, n_outputs) share theta's dtype; ``sample_weight``
+    is an array of that dtype or None. Weights in ``est.coefs_``/``intercepts_``
+    are refreshed from theta at the end (and per epoch when early stopping needs
+    them)."""
+    dtype = theta.dtype
+    if not incremental or not hasattr(est, "_optimizer"):
+        est._optimizer = OptimizerState(est.solver, layout.n_params, dtype, est)
+    opt = est._optimizer
+
+    if est.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    early_stopping = est.early_stopping
+    rs = est._random_state
+    if early_stopping:
+        should_stratify = is_classifier(est) and est.n_outputs_ == 1
+        stratify = Y if should_stratify else None
+        if sample_weight is None:
+            X_train, X_val, Y_train, Y_val = train_test_split(
+                X, Y, random_state=rs, test_size=est.validation_fraction,
+                stratify=stratify,
+            )
+            sw_train = sw_val = None
+        else:
+            X_train, X_val, Y_train, Y_val, sw_train, sw_val = train_test_split(
+                X, Y, sample_weight, random_state=rs,
+                test_size=est.validation_fraction, stratify=stratify,
+            )
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        y_val = est._decode_validation_target(Y_val)
+    else:
+        X_train, Y_train, sw_train = X, Y, sample_weight
+        X_val = y_val = sw_val = None
+
+    n_samples = X_train.shape[0]
+    sample_idx = np.arange(n_samples, dtype=int)
+    if est.batch_size == "auto":
+        batch_size = min(200, n_samples)
+    else:
+        if est.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than "
+                "sample size. It is going to be clipped"
+            )
+        batch_size = int(np.clip(est.batch_size, 1, n_samples))
+
+    X_train = np.ascontiguousarray(X_train)
+    Y_train = np.ascontiguousarray(Y_train, dtype=dtype)
+    sw = (np.ones(n_samples, dtype=dtype) if sw_train is None
+          else np.ascontiguousarray(sw_train, dtype=dtype))
+
+    ws = Workspace(layout, batch_size, X.shape[1], Y.shape[1], dtype)
+    codes = codes.copy()
+    codes[C_PARALLEL] = int(use_parallel(batch_size, layout.n_coef))
+    codes[C_SOLVER] = SOLVER_ADAM if est.solver == "adam" else SOLVER_SGD
+    hp = hyperparameters(est)
+    sqnorm = optimizers.squared_norm(theta[: layout.n_coef])
+
+    try:
+        est.n_iter_ = 0
+        for _ in range(est.max_iter):
+            if est.shuffle:
+                sample_idx = sk_shuffle(sample_idx, random_state=rs)
+            hp[H_LR] = opt.learning_rate
+            accumulated, opt.t, sqnorm = train_epoch(
+                theta, opt.moments, ws.graw, ws.acts, ws.deltas, ws.xb, ws.yb,
+                ws.swb, ws.work, ws.partial, X_train, Y_train, sw, sample_idx,
+                ws.table, codes, hp, batch_size, opt.t, sqnorm,
+            )
+            est.n_iter_ += 1
+            est.loss_ = accumulated / n_samples
+            est.t_ += n_samples
+            est.loss_curve_.append(est.loss_)
+            if est.verbose:
+                print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+
+            if early_stopping:
+                est._set_weights(theta, layout)
+            _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val)
+            opt.iteration_ends(est.t_)
+
+            if est._no_improvement_count > est.n_iter_no_change:
+                if early_stopping:
+                    msg = (
+                        "Validation score did not improve more than "
+                        "tol=%f for %d consecutive epochs."
+                        % (est.tol, est.n_iter_no_change)
+                    )
+                else:
+                    msg = (
+                        "Training loss did not improve more than tol=%f"
+                        " for %d consecutive epochs." % (est.tol, est.n_iter_no_change)
+                    )
+                if opt.trigger_stopping(msg, est.verbose):
+                    break
+                est._no_improvement_count = 0
+
+            if incremental:
+                break
+
+            if est.n_iter_ == est.max_iter:
+                warnings.warn(
+                    "Stochastic Optimizer: Maximum iterations (%d) "
+                    "reached and the optimization hasn't converged yet."
+                    % est.max_iter,
+                    ConvergenceWarning,
+                )
+    except KeyboardInterrupt:
+        # train_epoch returns only at epoch ends, so theta is never half-updated.
+        warnings.warn("Training interrupted by user.")
+
+    if early_stopping:
+        est.coefs_ = est._best_coefs
+        est.intercepts_ = est._best_intercepts
+    else:
+        est._set_weights(theta, layout)
+
+
+def _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val):
+    if early_stopping:
+        val_score = est._score(X_val, y_val, sample_weight=sw_val)
+        est.validation_scores_.append(val_score)
+        if est.verbose:
+            print("Validation score: %f" % est.validation_scores_[-1])
+        last_valid_score = est.validation_scores_[-1]
+        if last_valid_score < (est.best_validation_score_ + est.tol):
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if last_valid_score > est.best_validation_score_:
+            est.best_validation_score_ = last_valid_score
+            est._best_coefs = [c.copy() for c in est.coefs_]
+            est._best_intercepts = [i.copy() for i in est.intercepts_]
+    else:
+        if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if est.loss_curve_[-1] < est.best_loss_:
+            est.best_loss_ = est.loss_curve_[-1]
+
+
+def fit_lbfgs(est, theta, layout, X, Y, sample_weight, codes):
+    """Full-batch L-BFGS-B on theta (float64), loss and gradient from one compiled
+    forward/backward call per evaluation.
+
+    Unlike scikit-learn (#8349), the gradient of the multi-output squared error is
+    that of the reported loss (averaged over outputs), so the line search sees a
+    consistent objective."""
+    n_samples = X.shape[0]
+    dtype = theta.dtype
+    X = np.ascontiguousarray(X, dtype=dtype)
+    Y = np.ascontiguousarray(Y, dtype=dtype)
+    sw = (np.ones(n_samples, dtype=dtype) if sample_weight is None
+          else np.ascontiguousarray(sample_weight, dtype=dtype))
+    sw_sum = float(n_samples) if sample_weight is None else float(sw.sum())
+    ws = Workspace(layout, n_samples, X.shape[1], Y.shape[1], dtype)
+    parallel = use_parallel(n_samples, layout.n_coef)
+    n_coef = layout.n_coef
+    alpha = float(est.alpha)
+    output_scale = 1.0 / Y.shape[1] if est._loss_name() == "squared_error" else 1.0
+
+    def loss_grad(params):
+        loss_sum = forward_backward(
+            ws.graw, ws.acts, ws.deltas, ws.work, X, Y, sw, params, ws.table,
+            codes[0], codes[1], codes[2], parallel,
+        )
+        coefs = params[:n_coef]
+        loss = loss_sum / sw_sum + 0.5 * alpha * float(coefs @ coefs) / sw_sum
+        grad = ws.graw.copy()
+        grad *= output_scale
+        grad[:n_coef] += alpha * coefs
+        grad /= sw_sum
+        return loss, grad
+
+    if est.verbose is True or est.verbose >= 1:
+        iprint = 1
+    else:
+        iprint = -1
+    options = {"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol}
+    if tuple(int(p) for p in scipy.__version__.split(".")[:2]) < (1, 15):
+        options["iprint"] = iprint
+    opt_res = scipy.optimize.minimize(
+        loss_grad, theta, method="L-BFGS-B", jac=True, options=options
+    )
+    est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
+    est.loss_ = float(opt_res.fun)
+    theta[:] = opt_res.x
+    est._set_weights(theta, layout)
+
+
+def predict_raw(theta, table_layout, X, codes, dtype):
+    """Network output for X (dense, any row count) in blocks of rows."""
+    layout = table_layout
+    n = X.shape[0]
+    rows = max(1, min(PREDICT_BLOCK_ROWS, n))
+    ws = Workspace(layout, rows, X.shape[1], layout.layer_units[-1], dtype)
+    out = np.empty((n, layout.layer_units[-1]), dtype=dtype)
+    parallel = use_parallel(rows, layout.n_coef)
+    predict_blocks(out, ws.acts, ws.xb, ws.work, X, theta, ws.table, codes[0],
+                   codes[1], parallel)
+    return out

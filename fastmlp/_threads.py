@@ -1,0 +1,30 @@
+"""Numba thread-count control for the duration of a fit or predict."""
+
+import os
+from contextlib import contextmanager
+
+import numba
+
+
+def resolve_n_jobs(n_jobs):
+    """Threads to use for ``n_jobs`` (None/-1: all Numba threads; -2: all but one).
+
+    Clipped to [1, NUMBA_NUM_THREADS], the most Numba can use in this process."""
+    limit = numba.config.NUMBA_NUM_THREADS
+    if n_jobs is None:
+        return limit
+    n_jobs = int(n_jobs)
+    if n_jobs < 0:
+        n_jobs = (os.cpu_count() or 1) + 1 + n_jobs
+    return max(1, min(n_jobs, limit))
+
+
+@contextmanager
+def numba_threads(n_jobs):
+    """Set Numba's thread count for the calling thread; always restore it."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(resolve_n_jobs(n_jobs))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
