@@ -196,7 +196,7 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
                 ws.table, codes, hp, batch_size, opt.t, sqnorm,
             )
             est.n_iter_ += 1
-            est.loss_ = accumulated / n_samples
+            est.loss_ = np.float64(accumulated / n_samples)
             est.t_ += n_samples
             est.loss_curve_.append(est.loss_)
             if est.verbose:

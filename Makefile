@@ -1,0 +1,29 @@
+# Two commands on a fresh machine with Python 3.11 and pip:
+#   make demo   train on bundled data and compare with scikit-learn
+#   make test   run the test suite
+# Each creates .venv and installs fastmlp into it on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/python -m fastmlp
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/gemm_gflops.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info
+	find . -name '__pycache__' -prune -exec rm -rf {} +
