@@ -64,11 +64,13 @@ def forward(acts, work, Xb, theta, layout, act_code, out_code, parallel):
     Returns the (nb, n_outputs) view of the output layer's activations."""
     nb = Xb.shape[0]
     n_layers = layout.shape[0]
+    # np.bool_, not a literal False: a literal would compile its own copy of matmul_nn.
+    overwrite = np.bool_(False)
     H = Xb
     for layer in range(n_layers):
         W, b = weights(theta, layout, layer)
         U = layer_view(acts, layout, layer, nb)                     # (nb, fan_out)
-        matmul_nn(U, H, W, False, parallel, work)
+        matmul_nn(U, H, W, overwrite, parallel, work)
         code = out_code if layer == n_layers - 1 else act_code
         bias_activation_forward(U, b, code, parallel)
         H = U

@@ -94,19 +94,20 @@ def sgd_step(theta, velocity, partial, graw, n_coef, alpha, sw_sum, lr, momentum
     theta, velocity, graw (n_params,); partial (n_chunks(n_params),) float64."""
     n_params = theta.shape[0]
     nc = (n_params + CHUNK - 1) // CHUNK
+    yes, no = np.bool_(True), np.bool_(False)  # one specialisation of the range kernel
     if parallel:
         for c in prange(nc):
             lo, mid, hi = _chunk_bounds(c, n_params, n_coef)
-            partial[c] = _sgd_range(theta, velocity, graw, lo, mid, True, alpha,
+            partial[c] = _sgd_range(theta, velocity, graw, lo, mid, yes, alpha,
                                     sw_sum, lr, momentum, nesterov)
-            _sgd_range(theta, velocity, graw, mid, hi, False, alpha, sw_sum, lr,
+            _sgd_range(theta, velocity, graw, mid, hi, no, alpha, sw_sum, lr,
                        momentum, nesterov)
     else:
         for c in range(nc):
             lo, mid, hi = _chunk_bounds(c, n_params, n_coef)
-            partial[c] = _sgd_range(theta, velocity, graw, lo, mid, True, alpha,
+            partial[c] = _sgd_range(theta, velocity, graw, lo, mid, yes, alpha,
                                     sw_sum, lr, momentum, nesterov)
-            _sgd_range(theta, velocity, graw, mid, hi, False, alpha, sw_sum, lr,
+            _sgd_range(theta, velocity, graw, mid, hi, no, alpha, sw_sum, lr,
                        momentum, nesterov)
     total = 0.0
     for c in range(nc):
@@ -123,19 +124,20 @@ def adam_step(theta, m, v, partial, graw, n_coef, alpha, sw_sum, lr_t, beta_1,
     caller from the update count t). Shapes as in ``sgd_step``."""
     n_params = theta.shape[0]
     nc = (n_params + CHUNK - 1) // CHUNK
+    yes, no = np.bool_(True), np.bool_(False)  # one specialisation of the range kernel
     if parallel:
         for c in prange(nc):
             lo, mid, hi = _chunk_bounds(c, n_params, n_coef)
-            partial[c] = _adam_range(theta, m, v, graw, lo, mid, True, alpha,
+            partial[c] = _adam_range(theta, m, v, graw, lo, mid, yes, alpha,
                                      sw_sum, lr_t, beta_1, beta_2, epsilon)
-            _adam_range(theta, m, v, graw, mid, hi, False, alpha, sw_sum, lr_t,
+            _adam_range(theta, m, v, graw, mid, hi, no, alpha, sw_sum, lr_t,
                         beta_1, beta_2, epsilon)
     else:
         for c in range(nc):
             lo, mid, hi = _chunk_bounds(c, n_params, n_coef)
-            partial[c] = _adam_range(theta, m, v, graw, lo, mid, True, alpha,
+            partial[c] = _adam_range(theta, m, v, graw, lo, mid, yes, alpha,
                                      sw_sum, lr_t, beta_1, beta_2, epsilon)
-            _adam_range(theta, m, v, graw, mid, hi, False, alpha, sw_sum, lr_t,
+            _adam_range(theta, m, v, graw, mid, hi, no, alpha, sw_sum, lr_t,
                         beta_1, beta_2, epsilon)
     total = 0.0
     for c in range(nc):

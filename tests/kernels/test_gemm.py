@@ -1,0 +1,219 @@
+"""GEMM kernels against gemm_naive and NumPy, on shapes that hit every edge path.
+
+Each kernel compiles once per dtype (Numba's dispatcher keeps it for the whole
+session); inputs and references are built once per (shape, dtype) and shared by
+the parallel / accumulate parametrisations.
+"""
+
+import functools
+import os
+
+import numba
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from fastmlp._kernels.gemm import (
+    MR,
+    gemm_naive,
+    gemm_work_size,
+    matmul_nn,
+    matmul_nt,
+    matmul_tn,
+)
+
+JIT_OFF = "NUMBA_DISABLE_JIT" in os.environ and os.environ["NUMBA_DISABLE_JIT"] != "0"
+needs_jit = pytest.mark.skipif(JIT_OFF, reason="too slow as plain Python")
+
+DTYPES = [np.float32, np.float64]
+
+# (M, N, K): C (M, N) = A (M, K) @ B (K, N). Picked to cover: a single element;
+# M < MR (GEMV rows); exactly one tile; one tile plus a ragged row / column
+# (B read in place with masked loads); many tiles with ragged edges in M, N and
+# K (packed path, K not a multiple of the 16 x 16 transpose block); N = 1; K = 1;
+# K = 0; and the real 784 -> 512 layer at batch 128 (K > KC: several k blocks).
+SHAPES = [
+    (1, 1, 1),
+    (37, 5, 13),
+    (5, 13, 37),
+    (1, 100, 64),
+    (3, 70, 20),
+    (MR, 32, 16),
+    (9, 33, 17),
+    (40, 1, 30),
+    (64, 100, 1),
+    (257, 65, 129),
+    (2, 9, 0),
+    (16, 40, 0),
+    pytest.param((128, 512, 784), marks=needs_jit),
+]
+
+
+def tol(dtype, K):
+    """assert_allclose tolerances; float32 ones grow with sqrt(K) (long sums)."""
+    if dtype == np.float64:
+        return dict(rtol=1e-10, atol=1e-12 * max(1.0, np.sqrt(K)))
+    scale = max(1.0, np.sqrt(K))
+    return dict(rtol=2e-5 * scale, atol=1e-6 * scale)
+
+
+@functools.lru_cache(maxsize=None)
+def case(shape, dtype):
+    """Inputs for all three layouts, NumPy reference (float64 math) and naive reference."""
+    M, N, K = shape
+    rng = np.random.default_rng(0)
+    A = rng.uniform(-1, 1, (M, K)).astype(dtype)
+    B = rng.uniform(-1, 1, (K, N)).astype(dtype)
+    bias = rng.uniform(-1, 1, N).astype(dtype)
+    exact = (A.astype(np.float64) @ B.astype(np.float64)).astype(dtype)
+    naive = np.empty((M, N), dtype)
+    gemm_naive(naive, A, B)
+    return A, B, bias, exact, naive
+
+
+def guarded(shape, dtype, pad=64, fill=np.nan):
+    """A C-contiguous (M, N) output inside a buffer with sentinels on both sides."""
+    M, N = shape
+    buf = np.full(M * N + 2 * pad, fill, dtype)
+    buf[:pad] = buf[-pad:] = 12345.0
+    return buf, buf[pad : pad + M * N].reshape(M, N)
+
+
+def guarded_work(M, N, K, dtype, pad=64):
+    n = gemm_work_size(M, N, K)
+    buf = np.full(n + pad, 12345.0, dtype)
+    return buf, buf[:n]
+
+
+def check_guards(buf, wbuf, pad=64):
+    assert np.all(buf[:pad] == 12345.0) and np.all(buf[-pad:] == 12345.0), "wrote outside C"
+    assert np.all(wbuf[-pad:] == 12345.0), "wrote outside work"
+
+
+def check(got, shape, dtype, ref_exact, ref_naive):
+    K = shape[2]
+    assert got.dtype == dtype
+    assert_allclose(got, ref_exact, **tol(dtype, K))
+    assert_allclose(got, ref_naive, **tol(dtype, K))
+
+
+def test_gemm_naive_matches_numpy():
+    for dtype in DTYPES:
+        A, B, _, exact, naive = case((37, 5, 13), dtype)
+        assert_allclose(naive, exact, **tol(dtype, 13))
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_matmul_nn(shape, dtype, parallel, accumulate):
+    M, N, K = shape
+    A, B, bias, exact, naive = case(shape, dtype)
+    buf, C = guarded((M, N), dtype)
+    wbuf, work = guarded_work(M, N, K, dtype)
+    if accumulate:
+        C[:] = bias  # the forward pass pre-fills C with the bias rows
+    matmul_nn(C, A, B, accumulate, parallel, work)
+    check_guards(buf, wbuf)
+    if accumulate:
+        check(C, shape, dtype, exact + bias, naive + bias)
+    else:
+        check(C, shape, dtype, exact, naive)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_matmul_nt(shape, dtype, parallel):
+    M, N, K = shape
+    A, B, _, exact, naive = case(shape, dtype)
+    Bt = np.ascontiguousarray(B.T)  # (N, K): C = A @ Bt.T
+    buf, C = guarded((M, N), dtype)
+    wbuf, work = guarded_work(M, N, K, dtype)
+    matmul_nt(C, A, Bt, parallel, work)
+    check_guards(buf, wbuf)
+    check(C, shape, dtype, exact, naive)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_matmul_tn(shape, dtype, parallel):
+    M, N, K = shape
+    A, B, _, exact, naive = case(shape, dtype)
+    At = np.ascontiguousarray(A.T)  # (K, M): C = At.T @ B
+    buf, C = guarded((M, N), dtype)
+    wbuf, work = guarded_work(M, N, K, dtype)
+    matmul_tn(C, At, B, parallel, work)
+    check_guards(buf, wbuf)
+    check(C, shape, dtype, exact, naive)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_work_sized_for_largest_call_serves_all(dtype):
+    """One work buffer sized for the maximum dimensions, reused across calls of
+    every kernel and shape (as a fit does), stale contents and all."""
+    shapes = [s for s in SHAPES if type(s) is tuple]  # not the pytest.param ones
+    Mx, Nx, Kx = (max(s[i] for s in shapes) for i in range(3))
+    work = np.full(gemm_work_size(Mx, Nx, Kx), np.nan, dtype)
+    for shape in shapes + shapes[::-1]:
+        M, N, K = shape
+        A, B, _, exact, _ = case(shape, dtype)
+        for kern, args in (
+            (matmul_nn, (A, B, False)),
+            (matmul_nt, (A, np.ascontiguousarray(B.T))),
+            (matmul_tn, (np.ascontiguousarray(A.T), B)),
+        ):
+            C = np.full((M, N), np.nan, dtype)
+            kern(C, *args, True, work)
+            assert_allclose(C, exact, **tol(dtype, K))
+
+
+def test_gemm_work_size_covers_both_dtypes():
+    # Same element count for float32 and float64: panels are rounded up to the
+    # float32 panel width, which is twice the float64 one.
+    assert gemm_work_size(1, 1, 1) >= 32 + 16
+    assert gemm_work_size(128, 784, 512) >= 512 * 800
+
+
+def run_all(dtype, shape, parallel):
+    M, N, K = shape
+    A, B, bias, _, _ = case(shape, dtype)
+    work = np.empty(gemm_work_size(M, N, K), dtype)
+    out = []
+    C = np.empty((M, N), dtype)
+    matmul_nn(C, A, B, False, parallel, work)
+    out.append(C)
+    C = np.tile(bias, (M, 1))
+    matmul_nn(C, A, B, True, parallel, work)
+    out.append(C)
+    C = np.empty((M, N), dtype)
+    matmul_nt(C, A, np.ascontiguousarray(B.T), parallel, work)
+    out.append(C)
+    C = np.empty((M, N), dtype)
+    matmul_tn(C, np.ascontiguousarray(A.T), B, parallel, work)
+    out.append(C)
+    return out
+
+
+DET_SHAPES = [(3, 70, 20), (257, 65, 129), pytest.param((128, 512, 784), marks=needs_jit)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", DET_SHAPES, ids=str)
+def test_bit_identical_across_threads_and_parallel_flag(shape, dtype):
+    """Each C element is one thread's fixed-order sum: 1 thread, all threads and
+    the serial branch must agree to the last bit."""
+    previous = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = run_all(dtype, shape, True)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        many = run_all(dtype, shape, True)
+    finally:
+        numba.set_num_threads(previous)
+    serial = run_all(dtype, shape, False)
+    for a, b, c in zip(one, many, serial):
+        assert_array_equal(a, b)
+        assert_array_equal(a, c)
