@@ -119,9 +119,13 @@ def seconds_per_call(fn):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=None,
-                        help="thread count for the multi-thread rows; 1 skips them "
-                        "(default: all Numba threads)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="thread count for the multi-thread rows; 1 skips them "
+        "(default: all Numba threads)",
+    )
     args = parser.parse_args()
     n_multi = numba.config.NUMBA_NUM_THREADS if args.threads is None else args.threads
 
@@ -162,9 +166,14 @@ def main():
                 A, B = operands(np.random.default_rng(0), op, M, N, K, dtype)
                 C = np.empty((M, N), dtype)
                 with threadpool_limits(threads):
-                    fn = (ours(op, C, A, B, threads > 1, work[dtype]) if who == "ours"
-                          else reference(op, C, A, B))
-                    results[(label, np.dtype(dtype).name, threads, who)] = seconds_per_call(fn)
+                    fn = (
+                        ours(op, C, A, B, threads > 1, work[dtype])
+                        if who == "ours"
+                        else reference(op, C, A, B)
+                    )
+                    results[(label, np.dtype(dtype).name, threads, who)] = (
+                        seconds_per_call(fn)
+                    )
     for dtype in (np.float32, np.float64):
         dt = np.dtype(dtype).name
         for threads in sorted({t for t, _ in plan}):
@@ -174,29 +183,46 @@ def main():
                 gflop = 2.0 * M * N * K / 1e9
                 t_ours = results[(label, dt, threads, "ours")]
                 t_np = results[(label, dt, threads, "numpy")]
-                rows.append((label, op, dt, threads, gflop / t_ours, gflop / t_np, t_ours * 1e6))
+                rows.append(
+                    (label, op, dt, threads, gflop / t_ours, gflop / t_np, t_ours * 1e6)
+                )
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
 
-    blas = [(i.get("internal_api"), i.get("version"), i.get("architecture"))
-            for i in threadpool_info() if i.get("user_api") == "blas"]
-    print(f"# GEMM GFLOP/s ({platform.machine()}, {os.cpu_count()} cpus, "
-          f"numba {numba.__version__}, numpy {np.__version__}, BLAS {blas}, "
-          f"threading layer {numba.threading_layer()}, "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')})")
+    blas = [
+        (i.get("internal_api"), i.get("version"), i.get("architecture"))
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    ]
+    print(
+        f"# GEMM GFLOP/s ({platform.machine()}, {os.cpu_count()} cpus, "
+        f"numba {numba.__version__}, numpy {np.__version__}, BLAS {blas}, "
+        f"threading layer {numba.threading_layer()}, "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')})"
+    )
     print()
-    print("| shape (C = ...) | op | dtype | threads | fastmlp GFLOP/s | numpy GFLOP/s | ratio | fastmlp us/call |")
+    print(
+        "| shape (C = ...) | op | dtype | threads | fastmlp GFLOP/s | numpy GFLOP/s "
+        "| ratio | fastmlp us/call |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for label, op, dt, threads, g_ours, g_np, us in rows:
-        print(f"| {label} | {op} | {dt} | {threads} | {g_ours:.1f} | {g_np:.1f} | "
-              f"{g_ours / g_np:.2f} | {us:.1f} |")
+        print(
+            f"| {label} | {op} | {dt} | {threads} | {g_ours:.1f} | {g_np:.1f} | "
+            f"{g_ours / g_np:.2f} | {us:.1f} |"
+        )
     print()
     print("First-call time (compile or cache load, serial + parallel branch), seconds:")
     print()
     print("| kernel | " + " | ".join(sorted({d for _, d in compile_s})) + " |")
     print("|---|---|---|")
     for op in ("nn", "nt", "tn"):
-        print(f"| matmul_{op} | " + " | ".join(
-            f"{compile_s[(op, d)]:.2f}" for d in sorted({d for _, d in compile_s})) + " |")
+        print(
+            f"| matmul_{op} | "
+            + " | ".join(
+                f"{compile_s[(op, d)]:.2f}" for d in sorted({d for _, d in compile_s})
+            )
+            + " |"
+        )
     return 0
 
 

@@ -29,8 +29,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m fastmlp", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--hidden", type=int, nargs="+", default=[100],
-                        help="hidden layer sizes (default: 100)")
+    parser.add_argument(
+        "--hidden",
+        type=int,
+        nargs="+",
+        default=[100],
+        help="hidden layer sizes (default: 100)",
+    )
     parser.add_argument("--solver", choices=["adam", "sgd", "lbfgs"], default="adam")
     parser.add_argument("--max-iter", type=int, default=100)
     parser.add_argument("--batch-size", default="auto")
@@ -52,11 +57,16 @@ def main(argv=None):
     )
     batch_size = args.batch_size if args.batch_size == "auto" else int(args.batch_size)
     params = dict(
-        hidden_layer_sizes=tuple(args.hidden), solver=args.solver,
-        max_iter=args.max_iter, batch_size=batch_size, random_state=0,
+        hidden_layer_sizes=tuple(args.hidden),
+        solver=args.solver,
+        max_iter=args.max_iter,
+        batch_size=batch_size,
+        random_state=0,
     )
-    print(f"digits: {X_train.shape[0]} train / {X_test.shape[0]} test samples, "
-          f"{X.shape[1]} features, 10 classes, {args.dtype}")
+    print(
+        f"digits: {X_train.shape[0]} train / {X_test.shape[0]} test samples, "
+        f"{X.shape[1]} features, 10 classes, {args.dtype}"
+    )
     print(f"MLPClassifier({', '.join(f'{k}={v!r}' for k, v in params.items())})\n")
 
     with warnings.catch_warnings():
@@ -65,9 +75,11 @@ def main(argv=None):
         fastmlp.MLPClassifier(**params).fit(X_train, y_train)
         first = time.perf_counter() - start
         ours, t_ours = _median_fit_time(
-            lambda: fastmlp.MLPClassifier(**params), X_train, y_train, args.repeats)
+            lambda: fastmlp.MLPClassifier(**params), X_train, y_train, args.repeats
+        )
         theirs, t_theirs = _median_fit_time(
-            lambda: SkMLPClassifier(**params), X_train, y_train, args.repeats)
+            lambda: SkMLPClassifier(**params), X_train, y_train, args.repeats
+        )
 
     acc_ours = ours.score(X_test, y_test)
     acc_theirs = theirs.score(X_test, y_test)
@@ -81,8 +93,10 @@ def main(argv=None):
         print(f"| {name:<12} | {acc:8.4f} | {t:12.4f} | {n_iter:6d} |")
     print(f"\nspeed-up: {t_theirs / t_ours:.1f}x (median of {args.repeats} fits each)")
     print(f"accuracy difference: {acc_ours - acc_theirs:+.4f}")
-    print(f"first fastmlp fit in this process, including Numba compile or cache "
-          f"load: {first:.2f} s")
+    print(
+        f"first fastmlp fit in this process, including Numba compile or cache "
+        f"load: {first:.2f} s"
+    )
     return 0
 
 

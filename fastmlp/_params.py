@@ -9,7 +9,7 @@ at the end.
 
 import numpy as np
 
-from ._kernels.network import A_OFF, B_OFF, FAN_IN, FAN_OUT, W_OFF
+from ._kernels.network import A_OFF
 
 
 class ParamLayout:
@@ -52,8 +52,8 @@ class ParamLayout:
         theta = np.empty(self.n_params, dtype=dtype)
         for layer in range(self.n_layers):
             w, b, fi, fo, _ = self._table[layer]
-            theta[w:w + fi * fo] = np.asarray(coefs[layer]).ravel()
-            theta[b:b + fo] = intercepts[layer]
+            theta[w : w + fi * fo] = np.asarray(coefs[layer]).ravel()
+            theta[b : b + fo] = intercepts[layer]
         return theta
 
     def unpack(self, theta):
@@ -61,8 +61,8 @@ class ParamLayout:
         coefs, intercepts = [], []
         for layer in range(self.n_layers):
             w, b, fi, fo, _ = self._table[layer]
-            coefs.append(theta[w:w + fi * fo].reshape(fi, fo).copy())
-            intercepts.append(theta[b:b + fo].copy())
+            coefs.append(theta[w : w + fi * fo].reshape(fi, fo).copy())
+            intercepts.append(theta[b : b + fo].copy())
         return coefs, intercepts
 
 

@@ -22,9 +22,6 @@ from ._kernels import gemm, optimizers
 from ._kernels.network import (
     C_PARALLEL,
     C_SOLVER,
-    N_HP,
-    SOLVER_ADAM,
-    SOLVER_SGD,
     H_ALPHA,
     H_BETA_1,
     H_BETA_2,
@@ -32,6 +29,9 @@ from ._kernels.network import (
     H_LR,
     H_MOMENTUM,
     H_NESTEROV,
+    N_HP,
+    SOLVER_ADAM,
+    SOLVER_SGD,
     forward_backward,
     predict_blocks,
     train_epoch,
@@ -141,14 +141,21 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
         stratify = Y if should_stratify else None
         if sample_weight is None:
             X_train, X_val, Y_train, Y_val = train_test_split(
-                X, Y, random_state=rs, test_size=est.validation_fraction,
+                X,
+                Y,
+                random_state=rs,
+                test_size=est.validation_fraction,
                 stratify=stratify,
             )
             sw_train = sw_val = None
         else:
             X_train, X_val, Y_train, Y_val, sw_train, sw_val = train_test_split(
-                X, Y, sample_weight, random_state=rs,
-                test_size=est.validation_fraction, stratify=stratify,
+                X,
+                Y,
+                sample_weight,
+                random_state=rs,
+                test_size=est.validation_fraction,
+                stratify=stratify,
             )
         if X_val.shape[0] < 2:
             raise ValueError(
@@ -174,8 +181,11 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
 
     X_train = np.ascontiguousarray(X_train)
     Y_train = np.ascontiguousarray(Y_train, dtype=dtype)
-    sw = (np.ones(n_samples, dtype=dtype) if sw_train is None
-          else np.ascontiguousarray(sw_train, dtype=dtype))
+    sw = (
+        np.ones(n_samples, dtype=dtype)
+        if sw_train is None
+        else np.ascontiguousarray(sw_train, dtype=dtype)
+    )
 
     ws = Workspace(layout, batch_size, X.shape[1], Y.shape[1], dtype)
     codes = codes.copy()
@@ -191,9 +201,26 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
                 sample_idx = sk_shuffle(sample_idx, random_state=rs)
             hp[H_LR] = opt.learning_rate
             accumulated, opt.t, sqnorm = train_epoch(
-                theta, opt.moments, ws.graw, ws.acts, ws.deltas, ws.xb, ws.yb,
-                ws.swb, ws.work, ws.partial, X_train, Y_train, sw, sample_idx,
-                ws.table, codes, hp, batch_size, opt.t, sqnorm,
+                theta,
+                opt.moments,
+                ws.graw,
+                ws.acts,
+                ws.deltas,
+                ws.xb,
+                ws.yb,
+                ws.swb,
+                ws.work,
+                ws.partial,
+                X_train,
+                Y_train,
+                sw,
+                sample_idx,
+                ws.table,
+                codes,
+                hp,
+                batch_size,
+                opt.t,
+                sqnorm,
             )
             est.n_iter_ += 1
             est.loss_ = np.float64(accumulated / n_samples)
@@ -229,8 +256,7 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
             if est.n_iter_ == est.max_iter:
                 warnings.warn(
                     "Stochastic Optimizer: Maximum iterations (%d) "
-                    "reached and the optimization hasn't converged yet."
-                    % est.max_iter,
+                    "reached and the optimization hasn't converged yet." % est.max_iter,
                     ConvergenceWarning,
                 )
     except KeyboardInterrupt:
@@ -279,8 +305,11 @@ def fit_lbfgs(est, theta, layout, X, Y, sample_weight, codes):
     dtype = theta.dtype
     X = np.ascontiguousarray(X, dtype=dtype)
     Y = np.ascontiguousarray(Y, dtype=dtype)
-    sw = (np.ones(n_samples, dtype=dtype) if sample_weight is None
-          else np.ascontiguousarray(sample_weight, dtype=dtype))
+    sw = (
+        np.ones(n_samples, dtype=dtype)
+        if sample_weight is None
+        else np.ascontiguousarray(sample_weight, dtype=dtype)
+    )
     sw_sum = float(n_samples) if sample_weight is None else float(sw.sum())
     ws = Workspace(layout, n_samples, X.shape[1], Y.shape[1], dtype)
     parallel = use_parallel(n_samples, layout.n_coef)
@@ -290,8 +319,19 @@ def fit_lbfgs(est, theta, layout, X, Y, sample_weight, codes):
 
     def loss_grad(params):
         loss_sum = forward_backward(
-            ws.graw, ws.acts, ws.deltas, ws.work, X, Y, sw, params, ws.table,
-            codes[0], codes[1], codes[2], parallel,
+            ws.graw,
+            ws.acts,
+            ws.deltas,
+            ws.work,
+            X,
+            Y,
+            sw,
+            params,
+            ws.table,
+            codes[0],
+            codes[1],
+            codes[2],
+            parallel,
         )
         coefs = params[:n_coef]
         loss = loss_sum / sw_sum + 0.5 * alpha * float(coefs @ coefs) / sw_sum
@@ -325,6 +365,7 @@ def predict_raw(theta, table_layout, X, codes, dtype):
     ws = Workspace(layout, rows, X.shape[1], layout.layer_units[-1], dtype)
     out = np.empty((n, layout.layer_units[-1]), dtype=dtype)
     parallel = use_parallel(rows, layout.n_coef)
-    predict_blocks(out, ws.acts, ws.xb, ws.work, X, theta, ws.table, codes[0],
-                   codes[1], parallel)
+    predict_blocks(
+        out, ws.acts, ws.xb, ws.work, X, theta, ws.table, codes[0], codes[1], parallel
+    )
     return out

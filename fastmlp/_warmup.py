@@ -22,6 +22,10 @@ def warmup(dtypes=(np.float32, np.float64)):
             warnings.simplefilter("ignore", ConvergenceWarning)
             for solver in ("sgd", "adam"):
                 MLPClassifier((4,), solver=solver, max_iter=1).fit(X, y).predict(X)
-                MLPRegressor(hidden_layer_sizes=(4,), solver=solver, max_iter=1).fit(X, X[:, 0])
+                MLPRegressor(hidden_layer_sizes=(4,), solver=solver, max_iter=1).fit(
+                    X, X[:, 0]
+                )
             if dtype == np.float64:
-                MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=1).fit(X, X[:, 0])
+                MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=1).fit(
+                    X, X[:, 0]
+                )

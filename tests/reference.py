@@ -15,7 +15,6 @@ from fastmlp._kernels.activations import (
 )
 from fastmlp._kernels.losses import (
     LOSS_BINARY_LOG,
-    LOSS_LOG,
     LOSS_POISSON,
     LOSS_SQUARED,
 )
@@ -68,8 +67,9 @@ def row_losses(P, Y, loss_code, dtype=None):
     return out
 
 
-def mlp_loss_grad(coefs, intercepts, X, Y, sw, act_code, out_code, loss_code, alpha,
-                  dtype=None):
+def mlp_loss_grad(
+    coefs, intercepts, X, Y, sw, act_code, out_code, loss_code, alpha, dtype=None
+):
     """scikit-learn's batch objective and its raw gradient pieces, in NumPy.
 
     Returns (weighted loss sum, dW list, db list) with dW = H.T @ dU and

@@ -32,10 +32,22 @@ def test_fitted_attributes_match_scikit_learn_names(digits):
     X, y = digits
     ours = quiet_fit(MLPClassifier((20,), max_iter=3, random_state=0), X, y)
     theirs = quiet_fit(SkClassifier((20,), max_iter=3, random_state=0), X, y)
-    for name in ("coefs_", "intercepts_", "loss_", "loss_curve_", "best_loss_",
-                 "n_iter_", "t_", "n_layers_", "n_outputs_", "out_activation_",
-                 "classes_", "n_features_in_", "validation_scores_",
-                 "best_validation_score_"):
+    for name in (
+        "coefs_",
+        "intercepts_",
+        "loss_",
+        "loss_curve_",
+        "best_loss_",
+        "n_iter_",
+        "t_",
+        "n_layers_",
+        "n_outputs_",
+        "out_activation_",
+        "classes_",
+        "n_features_in_",
+        "validation_scores_",
+        "best_validation_score_",
+    ):
         assert hasattr(ours, name), name
         assert type(getattr(ours, name)) is type(getattr(theirs, name)), name
     assert_array_equal(ours.classes_, theirs.classes_)
@@ -57,24 +69,28 @@ def test_string_labels_and_binary_proba(rng):
 
 def test_regressor_multi_output_shapes():
     X, y = make_regression(n_samples=80, n_features=4, n_targets=2, random_state=0)
-    reg = quiet_fit(MLPRegressor(hidden_layer_sizes=(10,), max_iter=20,
-                                 random_state=0), X, y / 100)
+    reg = quiet_fit(
+        MLPRegressor(hidden_layer_sizes=(10,), max_iter=20, random_state=0), X, y / 100
+    )
     assert reg.predict(X).shape == (80, 2)
     assert reg.n_outputs_ == 2
 
 
 def test_invalid_parameter_uses_scikit_learn_wording(digits):
     X, y = digits
-    with pytest.raises(InvalidParameterError, match="The 'alpha' parameter of "
-                       "MLPClassifier must be a float in the range"):
+    with pytest.raises(
+        InvalidParameterError,
+        match="The 'alpha' parameter of MLPClassifier must be a float in the range",
+    ):
         MLPClassifier(alpha=-1).fit(X, y)
 
 
 def test_predict_checks_feature_count(digits):
     X, y = digits
     clf = quiet_fit(MLPClassifier((5,), max_iter=2, random_state=0), X, y)
-    with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is "
-                       "expecting 64 features"):
+    with pytest.raises(
+        ValueError, match="X has 3 features, but MLPClassifier is expecting 64 features"
+    ):
         clf.predict(X[:, :3])
 
 
@@ -82,8 +98,13 @@ def test_predict_checks_feature_count(digits):
 def test_bit_identical_for_one_and_two_threads(digits, solver):
     """A net wide enough to take the parallel branches (see _solver.use_parallel)."""
     X, y = digits
-    kw = dict(hidden_layer_sizes=(128, 64), solver=solver, max_iter=3, random_state=0,
-              batch_size=128)
+    kw = dict(
+        hidden_layer_sizes=(128, 64),
+        solver=solver,
+        max_iter=3,
+        random_state=0,
+        batch_size=128,
+    )
     one = quiet_fit(MLPClassifier(n_jobs=1, **kw), X, y)
     two = quiet_fit(MLPClassifier(n_jobs=2, **kw), X, y)
     for a, b in zip(one.coefs_ + one.intercepts_, two.coefs_ + two.intercepts_):

@@ -30,8 +30,21 @@ ALPHA = 0.3
 
 def objective_and_gradient(theta, layout, ws, X, Y, sw, act, loss, n_coef):
     """scikit-learn's objective J and the gradient the optimizers apply."""
-    loss_sum = forward_backward(ws.graw, ws.acts, ws.deltas, ws.work, X, Y, sw, theta,
-                                ws.table, act, OUTPUTS[loss], LOSS_CODES[loss], False)
+    loss_sum = forward_backward(
+        ws.graw,
+        ws.acts,
+        ws.deltas,
+        ws.work,
+        X,
+        Y,
+        sw,
+        theta,
+        ws.table,
+        act,
+        OUTPUTS[loss],
+        LOSS_CODES[loss],
+        False,
+    )
     S = sw.sum()
     J = loss_sum / S + 0.5 * ALPHA * (theta[:n_coef] @ theta[:n_coef]) / S
     grad = ws.graw.copy()
@@ -51,16 +64,21 @@ def test_backprop_matches_central_differences(rng, act, loss):
     layout = ParamLayout(units)
     ws = Workspace(layout, n, units[0], units[-1], np.float64)
     theta = layout.pack(coefs, intercepts, np.float64)
-    _, grad = objective_and_gradient(theta, layout, ws, X, Y, sw, act, loss,
-                                     layout.n_coef)
+    _, grad = objective_and_gradient(
+        theta, layout, ws, X, Y, sw, act, loss, layout.n_coef
+    )
     eps = 1e-6
     numeric = np.empty_like(theta)
     for k in range(theta.size):
         tp, tm = theta.copy(), theta.copy()
         tp[k] += eps
         tm[k] -= eps
-        jp, _ = objective_and_gradient(tp, layout, ws, X, Y, sw, act, loss, layout.n_coef)
-        jm, _ = objective_and_gradient(tm, layout, ws, X, Y, sw, act, loss, layout.n_coef)
+        jp, _ = objective_and_gradient(
+            tp, layout, ws, X, Y, sw, act, loss, layout.n_coef
+        )
+        jm, _ = objective_and_gradient(
+            tm, layout, ws, X, Y, sw, act, loss, layout.n_coef
+        )
         numeric[k] = (jp - jm) / (2 * eps)
     err = np.abs(grad - numeric)
     # relu has kinks; the random points are almost surely away from them.
@@ -88,8 +106,9 @@ def test_multi_output_squared_error_gradient_is_scaled_like_scikit_learn(rng):
         tp, tm = theta.copy(), theta.copy()
         tp[k] += eps
         tm[k] -= eps
-        numeric = (objective_and_gradient(tp, *args)[0]
-                   - objective_and_gradient(tm, *args)[0]) / (2 * eps)
+        numeric = (
+            objective_and_gradient(tp, *args)[0] - objective_and_gradient(tm, *args)[0]
+        ) / (2 * eps)
     finally:
         ALPHA = saved
     assert_allclose(grad[k] / numeric, 3.0, rtol=1e-6)

@@ -23,9 +23,17 @@ from fastmlp import MLPRegressor
 
 
 def test_one_sgd_step_by_hand():
-    reg = MLPRegressor(hidden_layer_sizes=(2,), activation="relu", solver="sgd",
-                       learning_rate_init=0.1, momentum=0.0, alpha=0.0,
-                       batch_size=1, shuffle=False, random_state=0)
+    reg = MLPRegressor(
+        hidden_layer_sizes=(2,),
+        activation="relu",
+        solver="sgd",
+        learning_rate_init=0.1,
+        momentum=0.0,
+        alpha=0.0,
+        batch_size=1,
+        shuffle=False,
+        random_state=0,
+    )
     # Set the weights by hand, as scikit-learn's own test_fit does.
     reg.coefs_ = [np.array([[0.1, 0.2], [0.3, -0.4]]), np.array([[0.5], [-0.6]])]
     reg.intercepts_ = [np.array([0.1, 0.1]), np.array([0.2])]

@@ -55,8 +55,12 @@ def test_chain_rule_composition_of_course_function(rng):
     x = np.array([0.3, -0.2, 0.1])
     y = course_f(x)
     Jg = (1 - np.tanh(A @ y) ** 2)[:, None] * A
-    assert_allclose(central_jacobian(lambda v: g(course_f(v)), x),
-                    Jg @ course_jacobian(x), rtol=1e-6, atol=1e-7)
+    assert_allclose(
+        central_jacobian(lambda v: g(course_f(v)), x),
+        Jg @ course_jacobian(x),
+        rtol=1e-6,
+        atol=1e-7,
+    )
 
 
 def network_input_jacobian(theta, table, n_layers, X, act, out_code, ws):
@@ -71,11 +75,13 @@ def network_input_jacobian(theta, table, n_layers, X, act, out_code, ws):
         dU[:, k] = 1.0
         for layer in range(n_layers - 1, -1, -1):
             w, _, fi, fo, a_off = table[layer]
-            W = theta[w:w + fi * fo].reshape(fi, fo)
+            W = theta[w : w + fi * fo].reshape(fi, fo)
             dH = np.empty((n, fi))
             matmul_nt(dH, dU, W, False, ws.work)
             if layer > 0:
-                H = ws.acts[table[layer - 1, 4]:table[layer - 1, 4] + n * fi].reshape(n, fi)
+                H = ws.acts[table[layer - 1, 4] : table[layer - 1, 4] + n * fi].reshape(
+                    n, fi
+                )
                 activation_backward(dH, H, act, False)
             dU = dH
         J[:, k, :] = dU
@@ -94,8 +100,9 @@ def test_network_input_jacobian_matches_finite_differences(rng, act):
 
     def f(x):
         ws1 = Workspace(layout, 1, 3, 2, np.float64)
-        return forward(ws1.acts, ws1.work, x[None, :], theta, ws1.table, act,
-                       ACT_IDENTITY, False)[0].copy()
+        return forward(
+            ws1.acts, ws1.work, x[None, :], theta, ws1.table, act, ACT_IDENTITY, False
+        )[0].copy()
 
     for i in range(4):
         assert_allclose(J[i], central_jacobian(f, X[i]), rtol=1e-6, atol=1e-8)

@@ -53,20 +53,39 @@ def test_initial_weights_match_scikit_learn(activation):
 SOLVERS = [
     dict(solver="adam"),
     dict(solver="sgd", learning_rate="constant", momentum=0.9, nesterovs_momentum=True),
-    dict(solver="sgd", learning_rate="constant", momentum=0.9, nesterovs_momentum=False),
-    dict(solver="sgd", learning_rate="invscaling", momentum=0.0, learning_rate_init=0.05),
+    dict(
+        solver="sgd", learning_rate="constant", momentum=0.9, nesterovs_momentum=False
+    ),
+    dict(
+        solver="sgd", learning_rate="invscaling", momentum=0.0, learning_rate_init=0.05
+    ),
     dict(solver="sgd", learning_rate="adaptive", momentum=0.5),
 ]
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
-@pytest.mark.parametrize("params", SOLVERS, ids=lambda p: "-".join(map(str, p.values())))
+@pytest.mark.parametrize(
+    "params", SOLVERS, ids=lambda p: "-".join(map(str, p.values()))
+)
 @pytest.mark.parametrize("n_classes", [2, 4])
 def test_classifier_weights_match_after_three_epochs(params, shuffle, n_classes):
-    X, y = make_classification(n_samples=150, n_features=8, n_informative=5,
-                               n_classes=n_classes, random_state=0)
-    kw = dict(hidden_layer_sizes=(11, 6), activation="tanh", batch_size=32,
-              max_iter=3, shuffle=shuffle, random_state=0, alpha=1e-3, **params)
+    X, y = make_classification(
+        n_samples=150,
+        n_features=8,
+        n_informative=5,
+        n_classes=n_classes,
+        random_state=0,
+    )
+    kw = dict(
+        hidden_layer_sizes=(11, 6),
+        activation="tanh",
+        batch_size=32,
+        max_iter=3,
+        shuffle=shuffle,
+        random_state=0,
+        alpha=1e-3,
+        **params,
+    )
     ours, theirs = fit_pair(MLPClassifier(**kw), SkClassifier(**kw), X, y)
     assert_same_model(ours, theirs, rtol=1e-6)
     np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
@@ -77,11 +96,19 @@ def test_classifier_weights_match_after_three_epochs(params, shuffle, n_classes)
 @pytest.mark.parametrize("n_outputs", [1, 3])
 @pytest.mark.parametrize("activation", ["relu", "logistic", "identity"])
 def test_regressor_weights_match_after_three_epochs(params, n_outputs, activation):
-    X, y = make_regression(n_samples=120, n_features=5, n_targets=n_outputs,
-                           random_state=0)
+    X, y = make_regression(
+        n_samples=120, n_features=5, n_targets=n_outputs, random_state=0
+    )
     y = y / y.std()
-    kw = dict(hidden_layer_sizes=(9,), activation=activation, batch_size=25,
-              max_iter=3, random_state=0, learning_rate_init=0.01, **params)
+    kw = dict(
+        hidden_layer_sizes=(9,),
+        activation=activation,
+        batch_size=25,
+        max_iter=3,
+        random_state=0,
+        learning_rate_init=0.01,
+        **params,
+    )
     ours, theirs = fit_pair(MLPRegressor(**kw), SkRegressor(**kw), X, y)
     assert_same_model(ours, theirs, rtol=1e-6)
     assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-6, atol=1e-9)
@@ -92,8 +119,9 @@ def test_multilabel_and_sample_weight_match(rng):
     Y = (rng.random((90, 3)) < 0.4).astype(int)
     sw = rng.uniform(0.2, 3.0, 90)
     kw = dict(hidden_layer_sizes=(7,), max_iter=3, batch_size=20, random_state=0)
-    ours, theirs = fit_pair(MLPClassifier(**kw), SkClassifier(**kw), X, Y,
-                            sample_weight=sw)
+    ours, theirs = fit_pair(
+        MLPClassifier(**kw), SkClassifier(**kw), X, Y, sample_weight=sw
+    )
     assert ours.out_activation_ == "logistic"
     assert_same_model(ours, theirs, rtol=1e-6)
 
@@ -123,8 +151,9 @@ def test_lbfgs_matches_scikit_learn_single_output():
 
 
 def test_score_close_to_scikit_learn_with_shuffling_and_many_epochs():
-    X, y = make_classification(n_samples=400, n_features=12, n_informative=6,
-                               n_classes=3, random_state=0)
+    X, y = make_classification(
+        n_samples=400, n_features=12, n_informative=6, n_classes=3, random_state=0
+    )
     kw = dict(hidden_layer_sizes=(20,), max_iter=60, random_state=0)
     ours, theirs = fit_pair(MLPClassifier(**kw), SkClassifier(**kw), X, y)
     assert abs(ours.score(X, y) - theirs.score(X, y)) <= 0.02

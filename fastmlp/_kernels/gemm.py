@@ -117,10 +117,12 @@ if JIT_DISABLED:
         return X.ctypes.data
 
     def _copy(dst, d_off, src, s_off, n):
-        dst.reshape(dst.size)[d_off:d_off + n] = src.reshape(src.size)[s_off:s_off + n]
+        dst.reshape(dst.size)[d_off : d_off + n] = src.reshape(src.size)[
+            s_off : s_off + n
+        ]
 
     def _zero(dst, d_off, n):
-        dst.reshape(dst.size)[d_off:d_off + n] = 0
+        dst.reshape(dst.size)[d_off : d_off + n] = 0
 
     def _transpose_block(dst, d_off, ldd, src, s_off, lds):
         w = 64 // dst.itemsize
@@ -155,8 +157,13 @@ else:
     from numba.extending import intrinsic
 
     def _float_array(*xs):
-        return all(isinstance(x, types.Array) and x.dtype in (types.float32, types.float64)
-                   for x in xs) and len({x.dtype for x in xs}) == 1
+        return (
+            all(
+                isinstance(x, types.Array) and x.dtype in (types.float32, types.float64)
+                for x in xs
+            )
+            and len({x.dtype for x in xs}) == 1
+        )
 
     def _const_intrinsic(nbytes):
         @intrinsic
@@ -219,7 +226,9 @@ else:
         def codegen(context, builder, sig, args):
             d = _ptr(context, builder, sig.args[0], args[0], args[1], sig.args[1])
             cnt = context.cast(builder, args[2], sig.args[2], types.intp)
-            nbytes = builder.mul(cnt, ir.Constant(cnt.type, sig.args[0].dtype.bitwidth // 8))
+            nbytes = builder.mul(
+                cnt, ir.Constant(cnt.type, sig.args[0].dtype.bitwidth // 8)
+            )
             cgutils.memset(builder, d, nbytes, 0)
             return context.get_dummy_value()
 
@@ -253,17 +262,23 @@ else:
             rows = []
             for r in range(W):
                 p = builder.gep(s0, [builder.mul(ir.Constant(i64, r), lds)])
-                rows.append(builder.load(builder.bitcast(p, vt.as_pointer()), align=isz))
+                rows.append(
+                    builder.load(builder.bitcast(p, vt.as_pointer()), align=isz)
+                )
             h = W // 2
             while h >= 1:
                 out = list(rows)
                 for i in range(W):
                     if i & h:
                         continue
-                    lo = [l if not l & h else W + l - h for l in range(W)]
-                    hi = [l + h if not l & h else W + l for l in range(W)]
-                    out[i] = builder.shuffle_vector(rows[i], rows[i + h], ir.Constant(ir.VectorType(i32, W), lo))
-                    out[i + h] = builder.shuffle_vector(rows[i], rows[i + h], ir.Constant(ir.VectorType(i32, W), hi))
+                    lo = [j if not j & h else W + j - h for j in range(W)]
+                    hi = [j + h if not j & h else W + j for j in range(W)]
+                    out[i] = builder.shuffle_vector(
+                        rows[i], rows[i + h], ir.Constant(ir.VectorType(i32, W), lo)
+                    )
+                    out[i + h] = builder.shuffle_vector(
+                        rows[i], rows[i + h], ir.Constant(ir.VectorType(i32, W), hi)
+                    )
                 rows = out
                 h //= 2
             for t in range(W):
@@ -298,7 +313,9 @@ else:
                 one = builder.insert_element(undef, x, ir.Constant(i32, 0))
                 return builder.shuffle_vector(one, undef, splat_mask)
 
-            ldc, rsa, csa, ldb, K, mr, nr, flags = (iarg(n) for n in (2, 5, 6, 9, 10, 11, 12, 13))
+            ldc, rsa, csa, ldb, K, mr, nr, flags = (
+                iarg(n) for n in (2, 5, 6, 9, 10, 11, 12, 13)
+            )
             c0 = _ptr(context, builder, Cty, args[0], args[1], sig.args[1])
             a0 = _ptr(context, builder, Aty, args[3], args[4], sig.args[4])
             b0 = _ptr(context, builder, Bty, args[7], args[8], sig.args[8])
@@ -310,7 +327,9 @@ else:
                 )
 
             mload = declare("llvm.masked.load.%s.p0" % vname, vt, [vpt, i32, mt, vt])
-            mstore = declare("llvm.masked.store.%s.p0" % vname, ir.VoidType(), [vt, vpt, i32, mt])
+            mstore = declare(
+                "llvm.masked.store.%s.p0" % vname, ir.VoidType(), [vt, vpt, i32, mt]
+            )
             fma = declare("llvm.fma.%s" % vname, vt, [vt, vt, vt])
 
             # Rows past mr read row mr-1 (always valid memory) and are never stored.
@@ -324,12 +343,18 @@ else:
             vi64 = ir.VectorType(i64, W)
             nr_v = splat(nr, vi64)
             masks = [
-                builder.icmp_signed("<", ir.Constant(vi64, [v * W + l for l in range(W)]), nr_v)
+                builder.icmp_signed(
+                    "<", ir.Constant(vi64, [v * W + j for j in range(W)]), nr_v
+                )
                 for v in range(NVEC)
             ]
-            add_c = builder.icmp_signed("!=", builder.and_(flags, ir.Constant(i64, 1)), zero_i)
+            add_c = builder.icmp_signed(
+                "!=", builder.and_(flags, ir.Constant(i64, 1)), zero_i
+            )
             mask_b = builder.and_(
-                builder.icmp_signed("!=", builder.and_(flags, ir.Constant(i64, 2)), zero_i),
+                builder.icmp_signed(
+                    "!=", builder.and_(flags, ir.Constant(i64, 2)), zero_i
+                ),
                 builder.icmp_signed("<", nr, ir.Constant(i64, NR)),
             )
 
@@ -355,13 +380,24 @@ else:
                 for v in range(NVEC):
                     p = builder.bitcast(builder.gep(bp, [ir.Constant(i64, v * W)]), vpt)
                     if masked:
-                        bvec.append(builder.call(mload, [p, ir.Constant(i32, isz), masks[v], zero_v]))
+                        bvec.append(
+                            builder.call(
+                                mload, [p, ir.Constant(i32, isz), masks[v], zero_v]
+                            )
+                        )
                     else:
                         bvec.append(builder.load(p, align=isz))
                 new = []
                 for r in range(MR_):
-                    a_v = splat(builder.load(builder.gep(arows[r], [aoff]), align=isz), vt)
-                    new.append([builder.call(fma, [a_v, bvec[v], acc[r][v]]) for v in range(NVEC)])
+                    a_v = splat(
+                        builder.load(builder.gep(arows[r], [aoff]), align=isz), vt
+                    )
+                    new.append(
+                        [
+                            builder.call(fma, [a_v, bvec[v], acc[r][v]])
+                            for v in range(NVEC)
+                        ]
+                    )
                 k1 = builder.add(k, ir.Constant(i64, 1))
                 for phi, init, nxt in (
                     (k, zero_i, k1),
@@ -400,13 +436,19 @@ else:
                 if r > 0:
                     bb_row = fn.append_basic_block("ukr.store%d" % r)
                     builder.cbranch(
-                        builder.icmp_signed("<", ir.Constant(i64, r), mr), bb_row, bb_exit
+                        builder.icmp_signed("<", ir.Constant(i64, r), mr),
+                        bb_row,
+                        bb_exit,
                     )
                     builder.position_at_end(bb_row)
                 crow = builder.gep(c0, [builder.mul(ir.Constant(i64, r), ldc)])
                 for v in range(NVEC):
-                    p = builder.bitcast(builder.gep(crow, [ir.Constant(i64, v * W)]), vpt)
-                    old = builder.call(mload, [p, ir.Constant(i32, isz), load_masks[v], zero_v])
+                    p = builder.bitcast(
+                        builder.gep(crow, [ir.Constant(i64, v * W)]), vpt
+                    )
+                    old = builder.call(
+                        mload, [p, ir.Constant(i32, isz), load_masks[v], zero_v]
+                    )
                     val = builder.fadd(acc[r][v], old)
                     builder.call(mstore, [val, p, ir.Constant(i32, isz), masks[v]])
             builder.branch(bb_exit)
@@ -414,17 +456,36 @@ else:
             return context.get_dummy_value()
 
         @intrinsic
-        def ukr(typingctx, C, c_off, ldc, A, a_off, rsa, csa, B, b_off, ldb, K, mr, nr, flags):
+        def ukr(
+            typingctx,
+            C,
+            c_off,
+            ldc,
+            A,
+            a_off,
+            rsa,
+            csa,
+            B,
+            b_off,
+            ldb,
+            K,
+            mr,
+            nr,
+            flags,
+        ):
             if not _float_array(C, A, B):
                 return None
-            sig = types.void(C, c_off, ldc, A, a_off, rsa, csa, B, b_off, ldb, K, mr, nr, flags)
+            sig = types.void(
+                C, c_off, ldc, A, a_off, rsa, csa, B, b_off, ldb, K, mr, nr, flags
+            )
             return sig, codegen
 
         return ukr
 
     _ukr = _make_ukr(MR, NR_BYTES // 64)
-    _ukr.__doc__ = """C[c_off + r*ldc + j] (+)= sum_k A[a_off + r*rsa + k*csa] * B[b_off + k*ldb + j]
+    _ukr.__doc__ = """One register tile of C (+)= A @ B, on flat element offsets:
 
+    C[c_off + r*ldc + j] (+)= sum_k A[a_off + r*rsa + k*csa] * B[b_off + k*ldb + j]
     for r < mr <= MR, j < nr <= NR (element offsets into the buffers).
     flags bit 0: add to the existing C (else overwrite); bit 1: B is not
     zero-padded, mask its loads when nr < NR. The K products are summed by
@@ -541,13 +602,41 @@ def _tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b, t0, t1):
             if N <= NR // 2:  # one panel, at most half of it live: 1-vector rows
                 for t in range(t0, t1):
                     i0 = t * MR
-                    _ukr_half(C, i0 * N, N, A, i0 * rsa + k0 * csa, rsa, csa,
-                              Bp, boff, ldb, kc, min(MR, M - i0), nr, flags)
+                    _ukr_half(
+                        C,
+                        i0 * N,
+                        N,
+                        A,
+                        i0 * rsa + k0 * csa,
+                        rsa,
+                        csa,
+                        Bp,
+                        boff,
+                        ldb,
+                        kc,
+                        min(MR, M - i0),
+                        nr,
+                        flags,
+                    )
             else:
                 for t in range(t0, t1):
                     i0 = t * MR
-                    _ukr(C, i0 * N + j0, N, A, i0 * rsa + k0 * csa, rsa, csa,
-                         Bp, boff, ldb, kc, min(MR, M - i0), nr, flags)
+                    _ukr(
+                        C,
+                        i0 * N + j0,
+                        N,
+                        A,
+                        i0 * rsa + k0 * csa,
+                        rsa,
+                        csa,
+                        Bp,
+                        boff,
+                        ldb,
+                        kc,
+                        min(MR, M - i0),
+                        nr,
+                        flags,
+                    )
 
 
 @kernel
@@ -577,13 +666,39 @@ def _run_tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b, parallel)
     if parallel:
         for task in prange(n_tasks):
             t0 = task * g
-            _tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b,
-                   t0, min(t0 + g, n_tiles))
+            _tiles(
+                C,
+                A,
+                rsa,
+                csa,
+                Bp,
+                b0,
+                ldb,
+                pstride,
+                K,
+                add,
+                masked_b,
+                t0,
+                min(t0 + g, n_tiles),
+            )
     else:
         for task in range(n_tasks):
             t0 = task * g
-            _tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b,
-                   t0, min(t0 + g, n_tiles))
+            _tiles(
+                C,
+                A,
+                rsa,
+                csa,
+                Bp,
+                b0,
+                ldb,
+                pstride,
+                K,
+                add,
+                masked_b,
+                t0,
+                min(t0 + g, n_tiles),
+            )
 
 
 # ---------------------------------------------------------------------------
@@ -601,7 +716,9 @@ def _gemv_row(C, i, A, a_off, csa, B, add):
     NR1 = _nr1(C)
     flags = 2 | (1 if add else 0)
     for j0 in range(0, N, NR1):
-        _ukr1(C, i * N + j0, N, A, a_off, 0, csa, B, j0, N, K, 1, min(NR1, N - j0), flags)
+        _ukr1(
+            C, i * N + j0, N, A, a_off, 0, csa, B, j0, N, K, 1, min(NR1, N - j0), flags
+        )
 
 
 @kernel
@@ -627,8 +744,61 @@ def _nt_row(C, A, B, i):
 # Helpers' arguments are wrapped so they are typed int64 / bool, never
 # Literal[int](1) / Literal[bool](False) nor the uint64 of a prange index:
 # every distinct literal would compile (and link) another copy of _run_tiles.
-I = np.intp
+intp = np.intp
 
+
+@parallel_kernel
+def _strided_times_b(C, A, rsa, csa, B, accumulate, parallel, work):
+    """C (M, N) (+)= A' @ B for M >= MR, where A'[i, k] = A.flat[i*rsa + k*csa]
+    (rsa=K, csa=1: A @ B; rsa=1, csa=M: A.T @ B). B (K, N) is packed into NR-wide
+    panels in ``work`` when at least PACK_MIN_TILES row tiles reuse them, else read
+    in place with masked loads on the right edge."""
+    M, N = C.shape
+    K = B.shape[0]
+    NR = _nr(C)
+    n_panels = (N + NR - 1) // NR
+    if (M + MR - 1) // MR >= PACK_MIN_TILES:
+        w0 = _work_offset(work)
+        if parallel:  # PACK_GROUP panels per task: 512 contiguous bytes of each B row
+            for g in prange((n_panels + PACK_GROUP - 1) // PACK_GROUP):
+                _pack_panels(
+                    work,
+                    w0,
+                    B,
+                    intp(g * PACK_GROUP),
+                    intp(min(g * PACK_GROUP + PACK_GROUP, n_panels)),
+                )
+        else:
+            _pack_panels(work, w0, B, intp(0), n_panels)
+        _run_tiles(
+            C,
+            A,
+            rsa,
+            csa,
+            work,
+            w0,
+            NR,
+            K * NR,
+            K,
+            accumulate,
+            np.bool_(False),
+            parallel,
+        )
+    else:  # one row tile: read B in place
+        _run_tiles(
+            C,
+            A,
+            rsa,
+            csa,
+            B.reshape(B.size),
+            intp(0),
+            N,
+            NR,
+            K,
+            accumulate,
+            np.bool_(True),
+            parallel,
+        )
 
 
 @parallel_kernel
@@ -639,28 +809,15 @@ def matmul_nn(C, A, B, accumulate, parallel, work):
     tiles of C; packing of B parallel over its panels. No allocation."""
     M, K = A.shape
     N = B.shape[1]
-    NO = np.bool_(False)
-    YES = np.bool_(True)
     if M < MR:  # GEMV rows: B streamed once per row, nothing to reuse a packing
         if parallel:
             for i in prange(M):
-                _gemv_row(C, I(i), A, I(i * K), I(1), B, accumulate)
+                _gemv_row(C, intp(i), A, intp(i * K), intp(1), B, accumulate)
         else:
             for i in range(M):
-                _gemv_row(C, I(i), A, I(i * K), I(1), B, accumulate)
+                _gemv_row(C, intp(i), A, intp(i * K), intp(1), B, accumulate)
         return
-    NR = _nr(C)
-    n_panels = (N + NR - 1) // NR
-    if (M + MR - 1) // MR >= PACK_MIN_TILES:
-        w0 = _work_offset(work)
-        if parallel:  # PACK_GROUP panels per task: 512 contiguous bytes of each B row
-            for g in prange((n_panels + PACK_GROUP - 1) // PACK_GROUP):
-                _pack_panels(work, w0, B, I(g * PACK_GROUP), I(min(g * PACK_GROUP + PACK_GROUP, n_panels)))
-        else:
-            _pack_panels(work, w0, B, I(0), n_panels)
-        _run_tiles(C, A, K, I(1), work, w0, NR, K * NR, K, accumulate, NO, parallel)
-    else:  # one row tile: read B in place
-        _run_tiles(C, A, K, I(1), B.reshape(B.size), I(0), N, NR, K, accumulate, YES, parallel)
+    _strided_times_b(C, A, intp(K), intp(1), B, accumulate, parallel, work)
     if K == 0 and not accumulate:
         _zero(C, 0, M * N)
 
@@ -675,25 +832,24 @@ def matmul_nt(C, A, B, parallel, work):
     M, K = A.shape
     N = B.shape[0]
     NO = np.bool_(False)
-    YES = np.bool_(True)
     if M < MR:
         if parallel:
             for i in prange(M):
-                _nt_row(C, A, B, I(i))
+                _nt_row(C, A, B, intp(i))
         else:
             for i in range(M):
-                _nt_row(C, A, B, I(i))
+                _nt_row(C, A, B, intp(i))
         return
     NR = _nr(C)
     n_panels = (N + NR - 1) // NR
     w0 = _work_offset(work)
     if parallel:
         for p in prange(n_panels):
-            _pack_panel_t(work, w0, B, I(p))
+            _pack_panel_t(work, w0, B, intp(p))
     else:
         for p in range(n_panels):
-            _pack_panel_t(work, w0, B, I(p))
-    _run_tiles(C, A, K, I(1), work, w0, NR, K * NR, K, NO, NO, parallel)
+            _pack_panel_t(work, w0, B, intp(p))
+    _run_tiles(C, A, K, intp(1), work, w0, NR, K * NR, K, NO, NO, parallel)
     if K == 0:
         _zero(C, 0, M * N)
 
@@ -707,26 +863,14 @@ def matmul_tn(C, A, B, parallel, work):
     K, M = A.shape
     N = B.shape[1]
     NO = np.bool_(False)
-    YES = np.bool_(True)
     if M < MR:
         if parallel:
             for i in prange(M):
-                _gemv_row(C, I(i), A, I(i), M, B, NO)
+                _gemv_row(C, intp(i), A, intp(i), M, B, NO)
         else:
             for i in range(M):
-                _gemv_row(C, I(i), A, I(i), M, B, NO)
+                _gemv_row(C, intp(i), A, intp(i), M, B, NO)
         return
-    NR = _nr(C)
-    n_panels = (N + NR - 1) // NR
-    if (M + MR - 1) // MR >= PACK_MIN_TILES:
-        w0 = _work_offset(work)
-        if parallel:  # PACK_GROUP panels per task: 512 contiguous bytes of each B row
-            for g in prange((n_panels + PACK_GROUP - 1) // PACK_GROUP):
-                _pack_panels(work, w0, B, I(g * PACK_GROUP), I(min(g * PACK_GROUP + PACK_GROUP, n_panels)))
-        else:
-            _pack_panels(work, w0, B, I(0), n_panels)
-        _run_tiles(C, A, I(1), M, work, w0, NR, K * NR, K, NO, NO, parallel)
-    else:
-        _run_tiles(C, A, I(1), M, B.reshape(B.size), I(0), N, NR, K, NO, YES, parallel)
+    _strided_times_b(C, A, intp(1), intp(M), B, NO, parallel, work)
     if K == 0:
         _zero(C, 0, M * N)

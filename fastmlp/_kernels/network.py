@@ -43,7 +43,7 @@ def layer_view(buf, layout, layer, n_rows):
     """The (n_rows, fan_out) block of ``buf`` that belongs to ``layer``."""
     off = layout[layer, A_OFF]
     fan_out = layout[layer, FAN_OUT]
-    return buf[off:off + n_rows * fan_out].reshape((n_rows, fan_out))
+    return buf[off : off + n_rows * fan_out].reshape((n_rows, fan_out))
 
 
 @kernel
@@ -53,8 +53,10 @@ def weights(theta, layout, layer):
     fan_out = layout[layer, FAN_OUT]
     w = layout[layer, W_OFF]
     b = layout[layer, B_OFF]
-    return (theta[w:w + fan_in * fan_out].reshape((fan_in, fan_out)),
-            theta[b:b + fan_out])
+    return (
+        theta[w : w + fan_in * fan_out].reshape((fan_in, fan_out)),
+        theta[b : b + fan_out],
+    )
 
 
 @composite_kernel
@@ -69,7 +71,7 @@ def forward(acts, work, Xb, theta, layout, act_code, out_code, parallel):
     H = Xb
     for layer in range(n_layers):
         W, b = weights(theta, layout, layer)
-        U = layer_view(acts, layout, layer, nb)                     # (nb, fan_out)
+        U = layer_view(acts, layout, layer, nb)  # (nb, fan_out)
         matmul_nn(U, H, W, overwrite, parallel, work)
         code = out_code if layer == n_layers - 1 else act_code
         bias_activation_forward(U, b, code, parallel)
@@ -78,8 +80,21 @@ def forward(acts, work, Xb, theta, layout, act_code, out_code, parallel):
 
 
 @composite_kernel
-def forward_backward(graw, acts, deltas, work, Xb, Yb, swb, theta, layout,
-                     act_code, out_code, loss_code, parallel):
+def forward_backward(
+    graw,
+    acts,
+    deltas,
+    work,
+    Xb,
+    Yb,
+    swb,
+    theta,
+    layout,
+    act_code,
+    out_code,
+    loss_code,
+    parallel,
+):
     """Forward and backward pass of one batch; raw gradient sums into ``graw``.
 
     Xb (nb, n_features), Yb (nb, n_outputs), swb (nb,). Returns the weighted sum of
@@ -91,18 +106,18 @@ def forward_backward(graw, acts, deltas, work, Xb, Yb, swb, theta, layout,
     dU = layer_view(deltas, layout, last, nb)
     loss_sum = loss_forward_backward(dU, P, Yb, swb, loss_code)
     for layer in range(last, -1, -1):
-        dU = layer_view(deltas, layout, layer, nb)                  # (nb, fan_out)
+        dU = layer_view(deltas, layout, layer, nb)  # (nb, fan_out)
         if layer > 0:
-            H = layer_view(acts, layout, layer - 1, nb)             # (nb, fan_in)
+            H = layer_view(acts, layout, layer - 1, nb)  # (nb, fan_in)
         else:
             H = Xb
         dW, db = weights(graw, layout, layer)
-        matmul_tn(dW, H, dU, parallel, work)                        # H.T @ dU
+        matmul_tn(dW, H, dU, parallel, work)  # H.T @ dU
         column_sum(db, dU, parallel)
         if layer > 0:
             W, _ = weights(theta, layout, layer)
-            dH = layer_view(deltas, layout, layer - 1, nb)          # (nb, fan_in)
-            matmul_nt(dH, dU, W, parallel, work)                    # dU @ W.T
+            dH = layer_view(deltas, layout, layer - 1, nb)  # (nb, fan_in)
+            matmul_nt(dH, dU, W, parallel, work)  # dU @ W.T
             activation_backward(dH, H, act_code, parallel)
     return loss_sum
 
@@ -123,8 +138,28 @@ def gather_rows(Xb, Yb, swb, X, Y, sw, idx, start, stop):
 
 
 @composite_kernel
-def train_epoch(theta, opt, graw, acts, deltas, xb, yb, swb, work, partial,
-                X, Y, sw, idx, layout, codes, hp, batch_size, t, sqnorm):
+def train_epoch(
+    theta,
+    opt,
+    graw,
+    acts,
+    deltas,
+    xb,
+    yb,
+    swb,
+    work,
+    partial,
+    X,
+    Y,
+    sw,
+    idx,
+    layout,
+    codes,
+    hp,
+    batch_size,
+    t,
+    sqnorm,
+):
     """One epoch of mini-batch training, entirely in compiled code.
 
     Batches are idx[0:B], idx[B:2B], ... (idx is the epoch's shuffled order, drawn
@@ -147,27 +182,62 @@ def train_epoch(theta, opt, graw, acts, deltas, xb, yb, swb, work, partial,
         nb = stop - start
         Xb, Yb, s = xb[:nb], yb[:nb], swb[:nb]
         sw_sum = gather_rows(Xb, Yb, s, X, Y, sw, idx, start, stop)
-        loss_sum = forward_backward(graw, acts, deltas, work, Xb, Yb, s, theta,
-                                    layout, act_code, out_code, loss_code, parallel)
+        loss_sum = forward_backward(
+            graw,
+            acts,
+            deltas,
+            work,
+            Xb,
+            Yb,
+            s,
+            theta,
+            layout,
+            act_code,
+            out_code,
+            loss_code,
+            parallel,
+        )
         batch_loss = loss_sum / sw_sum + 0.5 * alpha * sqnorm / sw_sum
         accumulated += batch_loss * nb
         if solver == SOLVER_ADAM:
             t += 1
-            lr_t = (hp[H_LR] * np.sqrt(1.0 - hp[H_BETA_2] ** t)
-                    / (1.0 - hp[H_BETA_1] ** t))
-            sqnorm = adam_step(theta, opt[0], opt[1], partial, graw, n_coef, alpha,
-                               sw_sum, lr_t, hp[H_BETA_1], hp[H_BETA_2],
-                               hp[H_EPSILON], parallel)
+            lr_t = (
+                hp[H_LR] * np.sqrt(1.0 - hp[H_BETA_2] ** t) / (1.0 - hp[H_BETA_1] ** t)
+            )
+            sqnorm = adam_step(
+                theta,
+                opt[0],
+                opt[1],
+                partial,
+                graw,
+                n_coef,
+                alpha,
+                sw_sum,
+                lr_t,
+                hp[H_BETA_1],
+                hp[H_BETA_2],
+                hp[H_EPSILON],
+                parallel,
+            )
         else:
-            sqnorm = sgd_step(theta, opt[0], partial, graw, n_coef, alpha, sw_sum,
-                              hp[H_LR], hp[H_MOMENTUM], hp[H_NESTEROV] != 0.0,
-                              parallel)
+            sqnorm = sgd_step(
+                theta,
+                opt[0],
+                partial,
+                graw,
+                n_coef,
+                alpha,
+                sw_sum,
+                hp[H_LR],
+                hp[H_MOMENTUM],
+                hp[H_NESTEROV] != 0.0,
+                parallel,
+            )
     return accumulated, t, sqnorm
 
 
 @composite_kernel
-def predict_blocks(out, acts, xb, work, X, theta, layout, act_code, out_code,
-                   parallel):
+def predict_blocks(out, acts, xb, work, X, theta, layout, act_code, out_code, parallel):
     """out = network(X), processed in blocks of xb.shape[0] rows.
 
     X (n_samples, n_features) may be read-only; each block is copied into xb."""

@@ -36,8 +36,9 @@ def n_chunks(n_params):
 
 
 @kernel
-def _sgd_range(theta, velocity, graw, lo, hi, penalised, alpha, sw_sum, lr,
-               momentum, nesterov):
+def _sgd_range(
+    theta, velocity, graw, lo, hi, penalised, alpha, sw_sum, lr, momentum, nesterov
+):
     T = theta.dtype.type
     a, s, r, mu = T(alpha), T(sw_sum), T(lr), T(momentum)
     sq = 0.0
@@ -57,8 +58,9 @@ def _sgd_range(theta, velocity, graw, lo, hi, penalised, alpha, sw_sum, lr,
 
 
 @kernel
-def _adam_range(theta, m, v, graw, lo, hi, penalised, alpha, sw_sum, lr_t,
-                beta_1, beta_2, epsilon):
+def _adam_range(
+    theta, m, v, graw, lo, hi, penalised, alpha, sw_sum, lr_t, beta_1, beta_2, epsilon
+):
     T = theta.dtype.type
     a, s, r = T(alpha), T(sw_sum), T(lr_t)
     b1, b2, eps = T(beta_1), T(beta_2), T(epsilon)
@@ -87,8 +89,19 @@ def _chunk_bounds(c, n_params, n_coef):
 
 
 @parallel_kernel
-def sgd_step(theta, velocity, partial, graw, n_coef, alpha, sw_sum, lr, momentum,
-             nesterov, parallel):
+def sgd_step(
+    theta,
+    velocity,
+    partial,
+    graw,
+    n_coef,
+    alpha,
+    sw_sum,
+    lr,
+    momentum,
+    nesterov,
+    parallel,
+):
     """One SGD update of theta and velocity in place; returns ||coefs||^2 after it.
 
     theta, velocity, graw (n_params,); partial (n_chunks(n_params),) float64."""
@@ -98,17 +111,61 @@ def sgd_step(theta, velocity, partial, graw, n_coef, alpha, sw_sum, lr, momentum
     if parallel:
         for c in prange(nc):
             lo, mid, hi = _chunk_bounds(c, n_params, n_coef)
-            partial[c] = _sgd_range(theta, velocity, graw, lo, mid, yes, alpha,
-                                    sw_sum, lr, momentum, nesterov)
-            _sgd_range(theta, velocity, graw, mid, hi, no, alpha, sw_sum, lr,
-                       momentum, nesterov)
+            partial[c] = _sgd_range(
+                theta,
+                velocity,
+                graw,
+                lo,
+                mid,
+                yes,
+                alpha,
+                sw_sum,
+                lr,
+                momentum,
+                nesterov,
+            )
+            _sgd_range(
+                theta,
+                velocity,
+                graw,
+                mid,
+                hi,
+                no,
+                alpha,
+                sw_sum,
+                lr,
+                momentum,
+                nesterov,
+            )
     else:
         for c in range(nc):
             lo, mid, hi = _chunk_bounds(c, n_params, n_coef)
-            partial[c] = _sgd_range(theta, velocity, graw, lo, mid, yes, alpha,
-                                    sw_sum, lr, momentum, nesterov)
-            _sgd_range(theta, velocity, graw, mid, hi, no, alpha, sw_sum, lr,
-                       momentum, nesterov)
+            partial[c] = _sgd_range(
+                theta,
+                velocity,
+                graw,
+                lo,
+                mid,
+                yes,
+                alpha,
+                sw_sum,
+                lr,
+                momentum,
+                nesterov,
+            )
+            _sgd_range(
+                theta,
+                velocity,
+                graw,
+                mid,
+                hi,
+                no,
+                alpha,
+                sw_sum,
+                lr,
+                momentum,
+                nesterov,
+            )
     total = 0.0
     for c in range(nc):
         total += partial[c]
@@ -116,8 +173,21 @@ def sgd_step(theta, velocity, partial, graw, n_coef, alpha, sw_sum, lr, momentum
 
 
 @parallel_kernel
-def adam_step(theta, m, v, partial, graw, n_coef, alpha, sw_sum, lr_t, beta_1,
-              beta_2, epsilon, parallel):
+def adam_step(
+    theta,
+    m,
+    v,
+    partial,
+    graw,
+    n_coef,
+    alpha,
+    sw_sum,
+    lr_t,
+    beta_1,
+    beta_2,
+    epsilon,
+    parallel,
+):
     """One Adam update of theta, m, v in place; returns ||coefs||^2 after it.
 
     ``lr_t`` is the bias-corrected step size for this update (computed by the
@@ -128,17 +198,69 @@ def adam_step(theta, m, v, partial, graw, n_coef, alpha, sw_sum, lr_t, beta_1,
     if parallel:
         for c in prange(nc):
             lo, mid, hi = _chunk_bounds(c, n_params, n_coef)
-            partial[c] = _adam_range(theta, m, v, graw, lo, mid, yes, alpha,
-                                     sw_sum, lr_t, beta_1, beta_2, epsilon)
-            _adam_range(theta, m, v, graw, mid, hi, no, alpha, sw_sum, lr_t,
-                        beta_1, beta_2, epsilon)
+            partial[c] = _adam_range(
+                theta,
+                m,
+                v,
+                graw,
+                lo,
+                mid,
+                yes,
+                alpha,
+                sw_sum,
+                lr_t,
+                beta_1,
+                beta_2,
+                epsilon,
+            )
+            _adam_range(
+                theta,
+                m,
+                v,
+                graw,
+                mid,
+                hi,
+                no,
+                alpha,
+                sw_sum,
+                lr_t,
+                beta_1,
+                beta_2,
+                epsilon,
+            )
     else:
         for c in range(nc):
             lo, mid, hi = _chunk_bounds(c, n_params, n_coef)
-            partial[c] = _adam_range(theta, m, v, graw, lo, mid, yes, alpha,
-                                     sw_sum, lr_t, beta_1, beta_2, epsilon)
-            _adam_range(theta, m, v, graw, mid, hi, no, alpha, sw_sum, lr_t,
-                        beta_1, beta_2, epsilon)
+            partial[c] = _adam_range(
+                theta,
+                m,
+                v,
+                graw,
+                lo,
+                mid,
+                yes,
+                alpha,
+                sw_sum,
+                lr_t,
+                beta_1,
+                beta_2,
+                epsilon,
+            )
+            _adam_range(
+                theta,
+                m,
+                v,
+                graw,
+                mid,
+                hi,
+                no,
+                alpha,
+                sw_sum,
+                lr_t,
+                beta_1,
+                beta_2,
+                epsilon,
+            )
     total = 0.0
     for c in range(nc):
         total += partial[c]

@@ -57,7 +57,7 @@ def tol(dtype, K):
     return dict(rtol=2e-5 * scale, atol=1e-6 * scale)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def case(shape, dtype):
     """Inputs for all three layouts, NumPy reference (float64 math) and naive reference."""
     M, N, K = shape
@@ -86,7 +86,9 @@ def guarded_work(M, N, K, dtype, pad=64):
 
 
 def check_guards(buf, wbuf, pad=64):
-    assert np.all(buf[:pad] == 12345.0) and np.all(buf[-pad:] == 12345.0), "wrote outside C"
+    assert np.all(buf[:pad] == 12345.0) and np.all(buf[-pad:] == 12345.0), (
+        "wrote outside C"
+    )
     assert np.all(wbuf[-pad:] == 12345.0), "wrote outside work"
 
 
@@ -197,7 +199,11 @@ def run_all(dtype, shape, parallel):
     return out
 
 
-DET_SHAPES = [(3, 70, 20), (257, 65, 129), pytest.param((128, 512, 784), marks=needs_jit)]
+DET_SHAPES = [
+    (3, 70, 20),
+    (257, 65, 129),
+    pytest.param((128, 512, 784), marks=needs_jit),
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

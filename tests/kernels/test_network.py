@@ -27,8 +27,10 @@ OUTPUTS = {  # loss -> output activation
 
 def random_net(rng, units, dtype, scale=1.0):
     """Weights ~ N(0, scale^2 / fan_in): pre-activations stay O(scale)."""
-    coefs = [(scale / np.sqrt(a) * rng.standard_normal((a, b))).astype(dtype)
-             for a, b in zip(units[:-1], units[1:])]
+    coefs = [
+        (scale / np.sqrt(a) * rng.standard_normal((a, b))).astype(dtype)
+        for a, b in zip(units[:-1], units[1:])
+    ]
     intercepts = [(scale * rng.standard_normal(b)).astype(dtype) for b in units[1:]]
     return coefs, intercepts
 
@@ -46,7 +48,9 @@ def random_targets(rng, loss, n, k, dtype):
 
 
 @pytest.mark.parametrize("parallel", [False, True])
-@pytest.mark.parametrize("units", [(1, 1, 1), (13, 5, 3), (37, 13, 5, 4), (64, 129, 65, 10)])
+@pytest.mark.parametrize(
+    "units", [(1, 1, 1), (13, 5, 3), (37, 13, 5, 4), (64, 129, 65, 10)]
+)
 @pytest.mark.parametrize("loss", list(OUTPUTS))
 @pytest.mark.parametrize("act", [ACT_IDENTITY, ACT_LOGISTIC, ACT_TANH, ACT_RELU])
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -62,12 +66,33 @@ def test_forward_backward_matches_reference(rng, dtype, act, loss, units, parall
     layout = ParamLayout(units)
     ws = Workspace(layout, n, units[0], n_out, dtype)
     theta = layout.pack(coefs, intercepts, dtype)
-    got = forward_backward(ws.graw, ws.acts, ws.deltas, ws.work, X, Y, sw, theta,
-                           ws.table, act, OUTPUTS[loss], LOSS_CODES[loss], parallel)
+    got = forward_backward(
+        ws.graw,
+        ws.acts,
+        ws.deltas,
+        ws.work,
+        X,
+        Y,
+        sw,
+        theta,
+        ws.table,
+        act,
+        OUTPUTS[loss],
+        LOSS_CODES[loss],
+        parallel,
+    )
     ref = reference.mlp_loss_grad(
-        [c.astype(float) for c in coefs], [b.astype(float) for b in intercepts],
-        X.astype(float), Y.astype(float), sw.astype(float), act, OUTPUTS[loss],
-        LOSS_CODES[loss], 0.0, dtype)
+        [c.astype(float) for c in coefs],
+        [b.astype(float) for b in intercepts],
+        X.astype(float),
+        Y.astype(float),
+        sw.astype(float),
+        act,
+        OUTPUTS[loss],
+        LOSS_CODES[loss],
+        0.0,
+        dtype,
+    )
     dW, db = layout.unpack(ws.graw)
     assert_allclose(got, ref[0], rtol=1e-9 if dtype == np.float64 else 1e-4)
     for layer in range(len(coefs)):
@@ -96,13 +121,27 @@ def test_predict_blocks_matches_reference(rng, dtype, n_rows):
     block = 256
     ws = Workspace(layout, block, 20, 3, dtype)
     out = np.empty((n_rows, 3), dtype=dtype)
-    predict_blocks(out, ws.acts, ws.xb, ws.work, X, layout.pack(coefs, intercepts, dtype),
-                   ws.table, ACT_TANH, ACT_SOFTMAX, True)
+    predict_blocks(
+        out,
+        ws.acts,
+        ws.xb,
+        ws.work,
+        X,
+        layout.pack(coefs, intercepts, dtype),
+        ws.table,
+        ACT_TANH,
+        ACT_SOFTMAX,
+        True,
+    )
     H = X.astype(float)
     for layer, (W, b) in enumerate(zip(coefs, intercepts)):
         code = ACT_SOFTMAX if layer == 1 else ACT_TANH
         H = reference.activation(H @ W.astype(float) + b, code)
-    tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-6)
+    tol = (
+        dict(rtol=1e-10, atol=1e-12)
+        if dtype == np.float64
+        else dict(rtol=1e-4, atol=1e-6)
+    )
     assert_allclose(out, H, **tol)
 
 
@@ -117,9 +156,21 @@ def test_forward_backward_bit_identical_serial_parallel(rng):
     results = []
     for parallel in (False, True):
         ws = Workspace(layout, 130, 50, 10, np.float32)
-        loss = forward_backward(ws.graw, ws.acts, ws.deltas, ws.work, X, Y, sw, theta,
-                                ws.table, ACT_RELU, ACT_SOFTMAX, LOSS_CODES["log_loss"],
-                                parallel)
+        loss = forward_backward(
+            ws.graw,
+            ws.acts,
+            ws.deltas,
+            ws.work,
+            X,
+            Y,
+            sw,
+            theta,
+            ws.table,
+            ACT_RELU,
+            ACT_SOFTMAX,
+            LOSS_CODES["log_loss"],
+            parallel,
+        )
         results.append((loss, ws.graw.copy()))
     assert results[0][0] == results[1][0]
     assert_array_equal(results[0][1], results[1][1])

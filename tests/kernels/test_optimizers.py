@@ -34,14 +34,27 @@ def test_sgd_steps_match_scikit_learn(rng, dtype, size, nesterov, parallel):
     opt = SGDOptimizer(ref, 0.05, "constant", 0.9, nesterov, 0.5)
     for _ in range(3):  # several steps exercise the velocity
         graw = rng.standard_normal(n_params).astype(dtype)
-        grads = scikit_grads(np.concatenate(ref), graw.astype(np.float64), n_coef,
-                             1e-3, 7.0)
+        grads = scikit_grads(
+            np.concatenate(ref), graw.astype(np.float64), n_coef, 1e-3, 7.0
+        )
         opt.update_params(ref, grads)
-        sq = sgd_step(theta, velocity, partial, graw, n_coef, 1e-3, 7.0, 0.05, 0.9,
-                      nesterov, parallel)
+        sq = sgd_step(
+            theta,
+            velocity,
+            partial,
+            graw,
+            n_coef,
+            1e-3,
+            7.0,
+            0.05,
+            0.9,
+            nesterov,
+            parallel,
+        )
         assert_allclose(theta, np.concatenate(ref), **TOL[dtype])
-        assert_allclose(sq, (ref[0] ** 2).sum(), rtol=1e-10 if dtype == np.float64
-                        else 1e-5)
+        assert_allclose(
+            sq, (ref[0] ** 2).sum(), rtol=1e-10 if dtype == np.float64 else 1e-5
+        )
 
 
 @pytest.mark.parametrize("parallel", [False, True])
@@ -57,17 +70,32 @@ def test_adam_steps_match_scikit_learn(rng, dtype, size, parallel):
     opt = AdamOptimizer(ref, 0.01, 0.9, 0.999, 1e-8)
     for t in range(1, 4):
         graw = rng.standard_normal(n_params).astype(dtype)
-        grads = scikit_grads(np.concatenate(ref), graw.astype(np.float64), n_coef,
-                             1e-3, 5.0)
+        grads = scikit_grads(
+            np.concatenate(ref), graw.astype(np.float64), n_coef, 1e-3, 5.0
+        )
         opt.update_params(ref, grads)
         lr_t = 0.01 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
-        sq = adam_step(theta, m, v, partial, graw, n_coef, 1e-3, 5.0, lr_t, 0.9,
-                       0.999, 1e-8, parallel)
+        sq = adam_step(
+            theta,
+            m,
+            v,
+            partial,
+            graw,
+            n_coef,
+            1e-3,
+            5.0,
+            lr_t,
+            0.9,
+            0.999,
+            1e-8,
+            parallel,
+        )
         # Adam divides by sqrt(v) + eps, which amplifies float32 rounding of v.
         tol = TOL[dtype] if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
         assert_allclose(theta, np.concatenate(ref), **tol)
-        assert_allclose(sq, (ref[0] ** 2).sum(), rtol=1e-10 if dtype == np.float64
-                        else 1e-4)
+        assert_allclose(
+            sq, (ref[0] ** 2).sum(), rtol=1e-10 if dtype == np.float64 else 1e-4
+        )
 
 
 def test_steps_bit_identical_serial_and_parallel(rng):
@@ -77,8 +105,21 @@ def test_steps_bit_identical_serial_and_parallel(rng):
     for parallel in (False, True):
         theta = np.linspace(-1, 1, n, dtype=np.float32)
         m, v = np.zeros_like(theta), np.zeros_like(theta)
-        sq = adam_step(theta, m, v, np.empty(n_chunks(n)), g, n - 100, 1e-4, 3.0,
-                       1e-3, 0.9, 0.999, 1e-8, parallel)
+        sq = adam_step(
+            theta,
+            m,
+            v,
+            np.empty(n_chunks(n)),
+            g,
+            n - 100,
+            1e-4,
+            3.0,
+            1e-3,
+            0.9,
+            0.999,
+            1e-8,
+            parallel,
+        )
         out.append((theta, sq))
     assert_array_equal(out[0][0], out[1][0])
     assert out[0][1] == out[1][1]
