@@ -5,7 +5,6 @@ from itertools import chain
 from numbers import Integral
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -121,9 +120,6 @@ class BaseMLP(BaseEstimator):
             sample_weight = _check_sample_weight(sample_weight, X)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
-        if sp.issparse(X):
-            # TODO(issue 3): a sparse first-layer kernel instead of densifying.
-            X = X.toarray()
 
         self.n_outputs_ = y.shape[1]
         layer_units = [X.shape[1]] + hidden_layer_sizes + [self.n_outputs_]
@@ -134,7 +130,6 @@ class BaseMLP(BaseEstimator):
         # L-BFGS-B works in float64, so lbfgs fits float64 parameters whatever
         # X's dtype (scikit-learn does the same).
         dtype = np.float64 if self.solver == "lbfgs" else X.dtype
-        X = np.ascontiguousarray(X, dtype=dtype)
         layout = ParamLayout(layer_units)
         theta = layout.pack(self.coefs_, self.intercepts_, dtype)
         codes = self._codes()
@@ -245,10 +240,7 @@ class BaseMLP(BaseEstimator):
                 dtype=(np.float64, np.float32),
                 reset=False,
             )
-        if sp.issparse(X):
-            X = X.toarray()
         dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
-        X = np.ascontiguousarray(X, dtype=dtype)
         layout = ParamLayout([c.shape[0] for c in self.coefs_] + [self.n_outputs_])
         theta = layout.pack(self.coefs_, self.intercepts_, dtype)
         with numba_threads(self.n_jobs):

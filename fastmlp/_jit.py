@@ -43,3 +43,11 @@ def composite_kernel(fn):
     Numba stores callees inside the caller's cache entry, so a caller of a
     parallel kernel is left uncached like the parallel kernel itself."""
     return njit(fastmath=FASTMATH, error_model="numpy", nogil=True, cache=False)(fn)
+
+
+def overload_kernel(stub):
+    """``numba.extending.overload`` with the kernels' options: compile-time dispatch
+    on argument types (e.g. a dense or a CSR input layer) in nopython code."""
+    from numba.extending import overload
+
+    return overload(stub, jit_options={"fastmath": FASTMATH, "error_model": "numpy"})

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse as sp
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -36,6 +37,7 @@ from ._kernels.network import (
     predict_blocks,
     train_epoch,
 )
+from ._kernels.sparse import CSRMatrix, CSRRows
 
 # A step runs its kernels' prange branches only when it has enough work to pay
 # for waking the thread pool. Decided from shapes alone so that the result never
@@ -50,23 +52,54 @@ def use_parallel(n_rows, n_coef):
     return n_rows >= PARALLEL_MIN_ROWS and n_rows * n_coef >= PARALLEL_MIN_MACS
 
 
+def kernel_input(X, dtype):
+    """X as the kernels take it: a C-contiguous array of ``dtype``, or for sparse X
+    a CSRMatrix of CSR arrays (CSC and other formats are converted to CSR, which
+    copies the nonzeros but never densifies)."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, dtype=dtype)
+        return CSRMatrix(
+            np.ascontiguousarray(X.data),
+            np.ascontiguousarray(X.indices),
+            np.ascontiguousarray(X.indptr),
+        )
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
+def gemm_work_elements(units, max_rows, dense_input):
+    """Scratch for the largest of the products a step runs (gemm_work_size):
+    per layer U = H @ W, dW = H.T @ dU and dH = dU @ W.T. About the size of the
+    largest weight matrix; a sparse input layer uses no GEMM scratch."""
+    need = 1
+    for layer, (fan_in, fan_out) in enumerate(zip(units[:-1], units[1:])):
+        if layer > 0 or dense_input:
+            need = max(
+                need,
+                gemm.gemm_work_size(max_rows, fan_out, fan_in),  # H @ W
+                gemm.gemm_work_size(fan_in, fan_out, max_rows),  # H.T @ dU
+            )
+        if layer > 0:
+            need = max(need, gemm.gemm_work_size(max_rows, fan_in, fan_out))  # dU @ W.T
+    return need
+
+
 class Workspace:
     """Every buffer a batch step touches, allocated once per fit."""
 
-    def __init__(self, layout, max_rows, n_features, n_outputs, dtype):
-        units = layout.layer_units
+    def __init__(
+        self, layout, max_rows, n_features, n_outputs, dtype, dense_input=True
+    ):
         self.table = layout.table(max_rows)
         size = layout.activation_size(max_rows)
         self.acts = np.empty(size, dtype=dtype)
         self.deltas = np.empty(size, dtype=dtype)
-        self.xb = np.empty((max_rows, n_features), dtype=dtype)
+        # Dense batches are gathered here; sparse batches are read in place.
+        self.xb = np.empty((max_rows if dense_input else 0, n_features), dtype=dtype)
         self.yb = np.empty((max_rows, n_outputs), dtype=dtype)
         self.swb = np.empty(max_rows, dtype=dtype)
         self.graw = np.empty(layout.n_params, dtype=dtype)
-        widest = max(units)
         self.work = np.empty(
-            gemm.gemm_work_size(max(max_rows, widest), widest, max(max_rows, widest)),
-            dtype=dtype,
+            gemm_work_elements(layout.layer_units, max_rows, dense_input), dtype=dtype
         )
         self.partial = np.empty(optimizers.n_chunks(layout.n_params))
 
@@ -179,7 +212,7 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
             )
         batch_size = int(np.clip(est.batch_size, 1, n_samples))
 
-    X_train = np.ascontiguousarray(X_train)
+    X_train = kernel_input(X_train, dtype)
     Y_train = np.ascontiguousarray(Y_train, dtype=dtype)
     sw = (
         np.ones(n_samples, dtype=dtype)
@@ -187,7 +220,14 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
         else np.ascontiguousarray(sw_train, dtype=dtype)
     )
 
-    ws = Workspace(layout, batch_size, X.shape[1], Y.shape[1], dtype)
+    ws = Workspace(
+        layout,
+        batch_size,
+        X.shape[1],
+        Y.shape[1],
+        dtype,
+        dense_input=not sp.issparse(X),
+    )
     codes = codes.copy()
     codes[C_PARALLEL] = int(use_parallel(batch_size, layout.n_coef))
     codes[C_SOLVER] = SOLVER_ADAM if est.solver == "adam" else SOLVER_SGD
@@ -303,7 +343,10 @@ def fit_lbfgs(est, theta, layout, X, Y, sample_weight, codes):
     consistent objective."""
     n_samples = X.shape[0]
     dtype = theta.dtype
-    X = np.ascontiguousarray(X, dtype=dtype)
+    dense = not sp.issparse(X)
+    Xk = kernel_input(X, dtype)
+    if not dense:  # the full batch: every row, in order
+        Xk = CSRRows(Xk.data, Xk.indices, Xk.indptr, np.arange(n_samples))
     Y = np.ascontiguousarray(Y, dtype=dtype)
     sw = (
         np.ones(n_samples, dtype=dtype)
@@ -311,7 +354,7 @@ def fit_lbfgs(est, theta, layout, X, Y, sample_weight, codes):
         else np.ascontiguousarray(sample_weight, dtype=dtype)
     )
     sw_sum = float(n_samples) if sample_weight is None else float(sw.sum())
-    ws = Workspace(layout, n_samples, X.shape[1], Y.shape[1], dtype)
+    ws = Workspace(layout, n_samples, X.shape[1], Y.shape[1], dtype, dense_input=dense)
     parallel = use_parallel(n_samples, layout.n_coef)
     n_coef = layout.n_coef
     alpha = float(est.alpha)
@@ -323,7 +366,7 @@ def fit_lbfgs(est, theta, layout, X, Y, sample_weight, codes):
             ws.acts,
             ws.deltas,
             ws.work,
-            X,
+            Xk,
             Y,
             sw,
             params,
@@ -357,15 +400,28 @@ def fit_lbfgs(est, theta, layout, X, Y, sample_weight, codes):
     est._set_weights(theta, layout)
 
 
-def predict_raw(theta, table_layout, X, codes, dtype):
-    """Network output for X (dense, any row count) in blocks of rows."""
-    layout = table_layout
+def predict_raw(theta, layout, X, codes, dtype):
+    """Network output for X (dense or sparse, any row count) in blocks of rows."""
     n = X.shape[0]
+    dense = not sp.issparse(X)
     rows = max(1, min(PREDICT_BLOCK_ROWS, n))
-    ws = Workspace(layout, rows, X.shape[1], layout.layer_units[-1], dtype)
+    ws = Workspace(
+        layout, rows, X.shape[1], layout.layer_units[-1], dtype, dense_input=dense
+    )
     out = np.empty((n, layout.layer_units[-1]), dtype=dtype)
     parallel = use_parallel(rows, layout.n_coef)
     predict_blocks(
-        out, ws.acts, ws.xb, ws.work, X, theta, ws.table, codes[0], codes[1], parallel
+        out,
+        ws.acts,
+        ws.xb,
+        ws.work,
+        kernel_input(X, dtype),
+        np.arange(n),
+        rows,
+        theta,
+        ws.table,
+        codes[0],
+        codes[1],
+        parallel,
     )
     return out

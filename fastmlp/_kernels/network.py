@@ -26,6 +26,7 @@ from .gemm import matmul_nn, matmul_nt, matmul_tn
 from .losses import loss_forward_backward
 from .optimizers import adam_step, sgd_step
 from .reduce import column_sum
+from .sparse import batch_input, batch_rows, input_forward, input_weight_grad
 
 W_OFF, B_OFF, FAN_IN, FAN_OUT, A_OFF = 0, 1, 2, 3, 4
 
@@ -61,15 +62,19 @@ def weights(theta, layout, layer):
 
 @composite_kernel
 def forward(acts, work, Xb, theta, layout, act_code, out_code, parallel):
-    """Forward pass of nb = Xb.shape[0] rows; layer outputs written into ``acts``.
+    """Forward pass of the batch Xb (dense (nb, n_features) or CSRRows); layer
+    outputs written into ``acts``.
 
     Returns the (nb, n_outputs) view of the output layer's activations."""
-    nb = Xb.shape[0]
+    nb = batch_rows(Xb)
     n_layers = layout.shape[0]
     # np.bool_, not a literal False: a literal would compile its own copy of matmul_nn.
     overwrite = np.bool_(False)
-    H = Xb
-    for layer in range(n_layers):
+    W, b = weights(theta, layout, 0)
+    H = layer_view(acts, layout, 0, nb)  # (nb, fan_out)
+    input_forward(H, Xb, W, parallel, work)
+    bias_activation_forward(H, b, out_code if n_layers == 1 else act_code, parallel)
+    for layer in range(1, n_layers):
         W, b = weights(theta, layout, layer)
         U = layer_view(acts, layout, layer, nb)  # (nb, fan_out)
         matmul_nn(U, H, W, overwrite, parallel, work)
@@ -97,39 +102,36 @@ def forward_backward(
 ):
     """Forward and backward pass of one batch; raw gradient sums into ``graw``.
 
-    Xb (nb, n_features), Yb (nb, n_outputs), swb (nb,). Returns the weighted sum of
-    the per-row losses (float64), without the L2 term."""
-    nb = Xb.shape[0]
-    n_layers = layout.shape[0]
-    last = n_layers - 1
+    Xb dense (nb, n_features) or CSRRows, Yb (nb, n_outputs), swb (nb,). Returns
+    the weighted sum of the per-row losses (float64), without the L2 term."""
+    nb = Yb.shape[0]
+    last = layout.shape[0] - 1
     P = forward(acts, work, Xb, theta, layout, act_code, out_code, parallel)
     dU = layer_view(deltas, layout, last, nb)
     loss_sum = loss_forward_backward(dU, P, Yb, swb, loss_code)
-    for layer in range(last, -1, -1):
+    for layer in range(last, 0, -1):
         dU = layer_view(deltas, layout, layer, nb)  # (nb, fan_out)
-        if layer > 0:
-            H = layer_view(acts, layout, layer - 1, nb)  # (nb, fan_in)
-        else:
-            H = Xb
+        H = layer_view(acts, layout, layer - 1, nb)  # (nb, fan_in)
         dW, db = weights(graw, layout, layer)
         matmul_tn(dW, H, dU, parallel, work)  # H.T @ dU
         column_sum(db, dU, parallel)
-        if layer > 0:
-            W, _ = weights(theta, layout, layer)
-            dH = layer_view(deltas, layout, layer - 1, nb)  # (nb, fan_in)
-            matmul_nt(dH, dU, W, parallel, work)  # dU @ W.T
-            activation_backward(dH, H, act_code, parallel)
+        W, _ = weights(theta, layout, layer)
+        dH = layer_view(deltas, layout, layer - 1, nb)  # (nb, fan_in)
+        matmul_nt(dH, dU, W, parallel, work)  # dU @ W.T
+        activation_backward(dH, H, act_code, parallel)
+    dU = layer_view(deltas, layout, 0, nb)
+    dW, db = weights(graw, layout, 0)
+    input_weight_grad(dW, Xb, dU, parallel, work)  # X.T @ dU
+    column_sum(db, dU, parallel)
     return loss_sum
 
 
 @kernel
-def gather_rows(Xb, Yb, swb, X, Y, sw, idx, start, stop):
-    """Copy rows idx[start:stop] of X, Y, sw into the batch buffers; return sum(sw)."""
+def gather_targets(Yb, swb, Y, sw, idx, start, stop):
+    """Copy rows idx[start:stop] of Y and sw into the batch buffers; return sum(sw)."""
     sw_sum = 0.0
     for r in range(stop - start):
         i = idx[start + r]
-        for j in range(X.shape[1]):
-            Xb[r, j] = X[i, j]
         for j in range(Y.shape[1]):
             Yb[r, j] = Y[i, j]
         swb[r] = sw[i]
@@ -180,8 +182,9 @@ def train_epoch(
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         nb = stop - start
-        Xb, Yb, s = xb[:nb], yb[:nb], swb[:nb]
-        sw_sum = gather_rows(Xb, Yb, s, X, Y, sw, idx, start, stop)
+        Yb, s = yb[:nb], swb[:nb]
+        Xb = batch_input(xb, X, idx, start, stop)
+        sw_sum = gather_targets(Yb, s, Y, sw, idx, start, stop)
         loss_sum = forward_backward(
             graw,
             acts,
@@ -237,19 +240,19 @@ def train_epoch(
 
 
 @composite_kernel
-def predict_blocks(out, acts, xb, work, X, theta, layout, act_code, out_code, parallel):
-    """out = network(X), processed in blocks of xb.shape[0] rows.
+def predict_blocks(
+    out, acts, xb, work, X, rows, block, theta, layout, act_code, out_code, parallel
+):
+    """out = network(X[rows]), processed in blocks of ``block`` rows (the rows the
+    work buffers were sized for).
 
-    X (n_samples, n_features) may be read-only; each block is copied into xb."""
-    n = X.shape[0]
-    block = xb.shape[0]
+    X is dense (n_samples, n_features), possibly read-only, each block copied
+    into xb; or a CSRMatrix, read in place."""
+    n = rows.shape[0]
     for start in range(0, n, block):
         stop = min(start + block, n)
         nb = stop - start
-        Xb = xb[:nb]
-        for r in range(nb):
-            for j in range(X.shape[1]):
-                Xb[r, j] = X[start + r, j]
+        Xb = batch_input(xb, X, rows, start, stop)
         P = forward(acts, work, Xb, theta, layout, act_code, out_code, parallel)
         for r in range(nb):
             for j in range(P.shape[1]):

@@ -127,6 +127,8 @@ def test_predict_blocks_matches_reference(rng, dtype, n_rows):
         ws.xb,
         ws.work,
         X,
+        np.arange(n_rows),
+        block,
         layout.pack(coefs, intercepts, dtype),
         ws.table,
         ACT_TANH,
