@@ -334,15 +334,15 @@ def _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val):
             est.best_loss_ = est.loss_curve_[-1]
 
 
-def fit_lbfgs(est, theta, layout, X, Y, sample_weight, codes):
-    """Full-batch L-BFGS-B on theta (float64), loss and gradient from one compiled
-    forward/backward call per evaluation.
+def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype):
+    """``fun(theta) -> (loss, gradient)`` of the full-batch objective, as
+    ``scipy.optimize.minimize(jac=True)`` takes it: one compiled forward/backward
+    call per evaluation, then the L2 term and the normalisation in NumPy.
 
     Unlike scikit-learn (#8349), the gradient of the multi-output squared error is
     that of the reported loss (averaged over outputs), so the line search sees a
     consistent objective."""
     n_samples = X.shape[0]
-    dtype = theta.dtype
     dense = not sp.issparse(X)
     Xk = kernel_input(X, dtype)
     if not dense:  # the full batch: every row, in order
@@ -357,8 +357,10 @@ def fit_lbfgs(est, theta, layout, X, Y, sample_weight, codes):
     ws = Workspace(layout, n_samples, X.shape[1], Y.shape[1], dtype, dense_input=dense)
     parallel = use_parallel(n_samples, layout.n_coef)
     n_coef = layout.n_coef
-    alpha = float(est.alpha)
-    output_scale = 1.0 / Y.shape[1] if est._loss_name() == "squared_error" else 1.0
+    alpha = float(alpha)
+    # The kernels' output delta P - Y is the gradient of the *sum* over outputs of
+    # the half squared error; the reported loss averages over outputs.
+    output_scale = 1.0 / Y.shape[1] if loss_name == "squared_error" else 1.0
 
     def loss_grad(params):
         loss_sum = forward_backward(
@@ -384,6 +386,14 @@ def fit_lbfgs(est, theta, layout, X, Y, sample_weight, codes):
         grad /= sw_sum
         return loss, grad
 
+    return loss_grad
+
+
+def fit_lbfgs(est, theta, layout, X, Y, sample_weight, codes):
+    """Full-batch L-BFGS-B (SciPy) on theta (float64), in place."""
+    loss_grad = lbfgs_objective(
+        layout, X, Y, sample_weight, codes, est.alpha, est._loss_name(), theta.dtype
+    )
     if est.verbose is True or est.verbose >= 1:
         iprint = 1
     else:
@@ -395,7 +405,7 @@ def fit_lbfgs(est, theta, layout, X, Y, sample_weight, codes):
         loss_grad, theta, method="L-BFGS-B", jac=True, options=options
     )
     est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
-    est.loss_ = float(opt_res.fun)
+    est.loss_ = opt_res.fun
     theta[:] = opt_res.x
     est._set_weights(theta, layout)
 

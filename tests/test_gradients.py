@@ -112,3 +112,35 @@ def test_multi_output_squared_error_gradient_is_scaled_like_scikit_learn(rng):
     finally:
         ALPHA = saved
     assert_allclose(grad[k] / numeric, 3.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_lbfgs_objective_gradient_is_that_of_its_loss(rng, loss, n_outputs):
+    """The L-BFGS gradient matches central differences of the loss it reports,
+    including multi-output squared error (where scikit-learn's is n_outputs times
+    too large, #8349)."""
+    from fastmlp._kernels.activations import ACTIVATION_CODES
+    from fastmlp._solver import lbfgs_objective
+
+    units = (4, 5, n_outputs)
+    coefs, intercepts = random_net(rng, units, np.float64)
+    layout = ParamLayout(units)
+    theta = layout.pack(coefs, intercepts, np.float64)
+    X = rng.standard_normal((11, 4))
+    Y = random_targets(rng, loss, 11, n_outputs, np.float64)
+    sw = rng.uniform(0.5, 2.0, 11)
+    out = "identity" if loss == "squared_error" else "exp"
+    codes = np.array(
+        [ACTIVATION_CODES["tanh"], ACTIVATION_CODES[out], LOSS_CODES[loss], 0, 0]
+    )
+    fun = lbfgs_objective(layout, X, Y, sw, codes, ALPHA, loss, np.float64)
+    _, grad = fun(theta)
+    eps = 1e-6
+    numeric = np.empty_like(theta)
+    for k in range(theta.size):
+        tp, tm = theta.copy(), theta.copy()
+        tp[k] += eps
+        tm[k] -= eps
+        numeric[k] = (fun(tp)[0] - fun(tm)[0]) / (2 * eps)
+    assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
