@@ -12,11 +12,15 @@ COLUMN_CHUNK = 64  # columns per parallel task in column_sum
 
 @kernel
 def _column_sum_range(out, A, j0, j1):
-    for j in range(j0, j1):
-        out[j] = A.dtype.type(0)
+    # Row slices, loops from 0: a range(j0, j1) loop with 2-D indexing does not
+    # vectorise.
+    o = out[j0:j1]
+    for j in range(o.shape[0]):
+        o[j] = A.dtype.type(0)
     for i in range(A.shape[0]):
-        for j in range(j0, j1):
-            out[j] += A[i, j]
+        a = A[i, j0:j1]
+        for j in range(o.shape[0]):
+            o[j] += a[j]
 
 
 @parallel_kernel

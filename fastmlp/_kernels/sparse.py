@@ -55,17 +55,20 @@ def csr_forward(U, Xb, W, parallel):
 
 @kernel
 def _csr_scatter_columns(dW, data, indices, indptr, rows, dU, j0, j1):
+    """dW[:, j0:j1] = X[rows].T @ dU[:, j0:j1], adding batch rows in order.
+    Row slices and loops from 0, so the inner loop vectorises."""
     T = dW.dtype.type
     for f in range(dW.shape[0]):
-        for j in range(j0, j1):
-            dW[f, j] = T(0)
+        dw = dW[f, j0:j1]
+        for j in range(dw.shape[0]):
+            dw[j] = T(0)
     for r in range(rows.shape[0]):
         i = rows[r]
-        du = dU[r]
+        du = dU[r, j0:j1]
         for p in range(indptr[i], indptr[i + 1]):
             v = data[p]
-            dw = dW[indices[p]]
-            for j in range(j0, j1):
+            dw = dW[indices[p], j0:j1]
+            for j in range(du.shape[0]):
                 dw[j] += v * du[j]
 
 
