@@ -297,6 +297,11 @@ _COMMON_PARAMS_DOC = """
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data and stop when its score
         stops improving; the best weights are restored.
+
+        .. note:: With ``warm_start``, the restored weights are always those that
+           scored ``best_validation_score_``. When a warm fit finds no new best,
+           scikit-learn returns that fit's last weights instead (its restored
+           best weights alias ``coefs_`` and are updated in place).
     validation_fraction : float, default=0.1
         Held-out share for early stopping.
     beta_1, beta_2 : float, default=0.9, 0.999
