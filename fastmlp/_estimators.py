@@ -33,6 +33,7 @@ from sklearn.utils.validation import (
 from . import _solver
 from ._kernels.activations import ACTIVATION_CODES
 from ._kernels.losses import LOSS_CODES
+from ._kernels.network import C_ACT, C_LOSS, C_OUT, N_CODES
 from ._params import ParamLayout, glorot_uniform
 from ._threads import numba_threads
 
@@ -185,17 +186,13 @@ class BaseMLP(BaseEstimator):
         return self.loss
 
     def _codes(self):
-        """Integer codes for the kernels: [hidden act, output act, loss, solver, parallel]."""
-        return np.array(
-            [
-                ACTIVATION_CODES[self.activation],
-                ACTIVATION_CODES[self.out_activation_],
-                LOSS_CODES[self._loss_name()],
-                0,
-                0,
-            ],
-            dtype=np.int64,
-        )
+        """Integer codes for the kernels (see _kernels.network.C_*); the solver
+        fills in the solver and parallel-layout entries."""
+        codes = np.zeros(N_CODES, dtype=np.int64)
+        codes[C_ACT] = ACTIVATION_CODES[self.activation]
+        codes[C_OUT] = ACTIVATION_CODES[self.out_activation_]
+        codes[C_LOSS] = LOSS_CODES[self._loss_name()]
+        return codes
 
     def _set_weights(self, theta, layout):
         self.coefs_, self.intercepts_ = layout.unpack(theta)

@@ -48,8 +48,25 @@ PARALLEL_MIN_MACS = 1 << 18
 PREDICT_BLOCK_ROWS = 512
 
 
+# Mini-batches of at least 2 * MIN_CHUNK_ROWS rows are cut into row chunks trained
+# in parallel (one parallel region per batch instead of one per kernel). The chunk
+# count depends on the batch size only, never on the thread count, so weights are
+# bit-identical for any n_jobs; MAX_SPLIT bounds how many threads a batch can use.
+MIN_CHUNK_ROWS = 32
+MAX_SPLIT = 16
+# The optimizer step runs its prange branch from this many parameters on.
+STEP_PARALLEL_MIN_PARAMS = 1 << 16
+
+
 def use_parallel(n_rows, n_coef):
     return n_rows >= PARALLEL_MIN_ROWS and n_rows * n_coef >= PARALLEL_MIN_MACS
+
+
+def batch_split(batch_size):
+    """(chunks per full batch, rows per chunk) for mini-batches of batch_size."""
+    n_split = max(1, min(MAX_SPLIT, batch_size // MIN_CHUNK_ROWS))
+    chunk_rows = -(-batch_size // n_split)
+    return n_split, chunk_rows
 
 
 def kernel_input(X, dtype):
@@ -84,24 +101,40 @@ def gemm_work_elements(units, max_rows, dense_input):
 
 
 class Workspace:
-    """Every buffer a batch step touches, allocated once per fit."""
+    """Every buffer a batch step touches, allocated once per fit.
+
+    Buffers that a chunk of a split batch writes have a leading axis of n_split
+    (G, acts, deltas, work), each chunk sized for ``chunk_rows`` rows; the
+    gathered batch (xb, yb, swb) holds ``batch_rows`` rows."""
 
     def __init__(
-        self, layout, max_rows, n_features, n_outputs, dtype, dense_input=True
+        self,
+        layout,
+        chunk_rows,
+        n_features,
+        n_outputs,
+        dtype,
+        dense_input=True,
+        n_split=1,
+        batch_rows=None,
     ):
-        self.table = layout.table(max_rows)
-        size = layout.activation_size(max_rows)
-        self.acts = np.empty(size, dtype=dtype)
-        self.deltas = np.empty(size, dtype=dtype)
+        batch_rows = chunk_rows if batch_rows is None else batch_rows
+        self.table = layout.table(chunk_rows)
+        size = layout.activation_size(chunk_rows)
+        self.acts = np.empty((n_split, size), dtype=dtype)
+        self.deltas = np.empty((n_split, size), dtype=dtype)
         # Dense batches are gathered here; sparse batches are read in place.
-        self.xb = np.empty((max_rows if dense_input else 0, n_features), dtype=dtype)
-        self.yb = np.empty((max_rows, n_outputs), dtype=dtype)
-        self.swb = np.empty(max_rows, dtype=dtype)
-        self.graw = np.empty(layout.n_params, dtype=dtype)
+        self.xb = np.empty((batch_rows if dense_input else 0, n_features), dtype=dtype)
+        self.yb = np.empty((batch_rows, n_outputs), dtype=dtype)
+        self.swb = np.empty(batch_rows, dtype=dtype)
+        self.G = np.empty((n_split, layout.n_params), dtype=dtype)
         self.work = np.empty(
-            gemm_work_elements(layout.layer_units, max_rows, dense_input), dtype=dtype
+            (n_split, gemm_work_elements(layout.layer_units, chunk_rows, dense_input)),
+            dtype=dtype,
         )
         self.partial = np.empty(optimizers.n_chunks(layout.n_params))
+        self.losses = np.empty(n_split)
+        self.sw_sums = np.empty(n_split)
 
 
 class OptimizerState:
@@ -243,7 +276,7 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
             accumulated, opt.t, sqnorm = train_epoch(
                 theta,
                 opt.moments,
-                ws.graw,
+                ws.G,
                 ws.acts,
                 ws.deltas,
                 ws.xb,
@@ -251,6 +284,8 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
                 ws.swb,
                 ws.work,
                 ws.partial,
+                ws.losses,
+                ws.sw_sums,
                 X_train,
                 Y_train,
                 sw,
@@ -364,10 +399,10 @@ def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype)
 
     def loss_grad(params):
         loss_sum = forward_backward(
-            ws.graw,
-            ws.acts,
-            ws.deltas,
-            ws.work,
+            ws.G[0],
+            ws.acts[0],
+            ws.deltas[0],
+            ws.work[0],
             Xk,
             Y,
             sw,
@@ -380,7 +415,7 @@ def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype)
         )
         coefs = params[:n_coef]
         loss = loss_sum / sw_sum + 0.5 * alpha * float(coefs @ coefs) / sw_sum
-        grad = ws.graw.copy()
+        grad = ws.G[0].copy()
         grad *= output_scale
         grad[:n_coef] += alpha * coefs
         grad /= sw_sum
@@ -422,9 +457,9 @@ def predict_raw(theta, layout, X, codes, dtype):
     parallel = use_parallel(rows, layout.n_coef)
     predict_blocks(
         out,
-        ws.acts,
+        ws.acts[0],
         ws.xb,
-        ws.work,
+        ws.work[0],
         kernel_input(X, dtype),
         np.arange(n),
         rows,

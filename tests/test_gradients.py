@@ -31,10 +31,10 @@ ALPHA = 0.3
 def objective_and_gradient(theta, layout, ws, X, Y, sw, act, loss, n_coef):
     """scikit-learn's objective J and the gradient the optimizers apply."""
     loss_sum = forward_backward(
-        ws.graw,
-        ws.acts,
-        ws.deltas,
-        ws.work,
+        ws.G[0],
+        ws.acts[0],
+        ws.deltas[0],
+        ws.work[0],
         X,
         Y,
         sw,
@@ -47,7 +47,7 @@ def objective_and_gradient(theta, layout, ws, X, Y, sw, act, loss, n_coef):
     )
     S = sw.sum()
     J = loss_sum / S + 0.5 * ALPHA * (theta[:n_coef] @ theta[:n_coef]) / S
-    grad = ws.graw.copy()
+    grad = ws.G[0].copy()
     grad[:n_coef] += ALPHA * theta[:n_coef]
     return J, grad / S
 

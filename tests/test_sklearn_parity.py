@@ -157,3 +157,28 @@ def test_score_close_to_scikit_learn_with_shuffling_and_many_epochs():
     kw = dict(hidden_layer_sizes=(20,), max_iter=60, random_state=0)
     ours, theirs = fit_pair(MLPClassifier(**kw), SkClassifier(**kw), X, y)
     assert abs(ours.score(X, y) - theirs.score(X, y)) <= 0.02
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_split_batches_match_scikit_learn(rng, solver):
+    """Batches of 96 rows are trained as 3 parallel chunks of 32 (see
+    _solver.batch_split); the chunks' gradients, losses and weight sums are added
+    in order, so the model still matches scikit-learn's."""
+    from fastmlp._solver import batch_split
+
+    assert batch_split(96)[0] == 3
+    X, y = make_classification(
+        n_samples=300, n_features=9, n_informative=6, n_classes=3, random_state=0
+    )
+    sw = rng.uniform(0.5, 2.0, 300)
+    kw = dict(
+        hidden_layer_sizes=(13,),
+        batch_size=96,
+        max_iter=3,
+        random_state=0,
+        solver=solver,
+    )
+    ours, theirs = fit_pair(
+        MLPClassifier(**kw), SkClassifier(**kw), X, y, sample_weight=sw
+    )
+    assert_same_model(ours, theirs, rtol=1e-6)

@@ -19,19 +19,27 @@ only, and every kernel is bit-identical whatever the thread count.
 """
 
 import numpy as np
+from numba import prange
 
-from .._jit import composite_kernel, kernel
+from .._jit import composite_kernel, kernel, parallel_kernel
 from .activations import activation_backward, bias_activation_forward
 from .gemm import matmul_nn, matmul_nt, matmul_tn
 from .losses import loss_forward_backward
 from .optimizers import adam_step, sgd_step
 from .reduce import column_sum
-from .sparse import batch_input, batch_rows, input_forward, input_weight_grad
+from .sparse import (
+    batch_input,
+    batch_rows,
+    input_forward,
+    input_weight_grad,
+)
 
 W_OFF, B_OFF, FAN_IN, FAN_OUT, A_OFF = 0, 1, 2, 3, 4
 
-# codes[] entries
-C_ACT, C_OUT, C_LOSS, C_SOLVER, C_PARALLEL = 0, 1, 2, 3, 4
+# codes[] entries: activations, loss, solver; whether kernels take their prange
+# branch; whether the optimizer step does; rows per chunk when a batch is split.
+C_ACT, C_OUT, C_LOSS, C_SOLVER, C_PARALLEL, C_STEP_PARALLEL, C_CHUNK_ROWS = range(7)
+N_CODES = 7
 SOLVER_SGD, SOLVER_ADAM = 0, 1
 
 # hp[] entries (float64)
@@ -139,11 +147,72 @@ def gather_targets(Yb, swb, Y, sw, idx, start, stop):
     return sw_sum
 
 
+@parallel_kernel
+def split_forward_backward(
+    G,
+    acts,
+    deltas,
+    work,
+    losses,
+    sw_sums,
+    xb,
+    yb,
+    swb,
+    X,
+    Y,
+    sw,
+    idx,
+    start,
+    stop,
+    theta,
+    layout,
+    act_code,
+    out_code,
+    loss_code,
+    chunk_rows,
+):
+    """Gather, forward and backward of the batch idx[start:stop], cut into row
+    chunks of ``chunk_rows``: one parallel region per batch, each task gathering
+    and running one chunk with serial kernels into its own buffers (G[c], acts[c],
+    deltas[c], work[c]; its rows of xb, yb, swb).
+
+    Returns the number of chunks; losses[c] and sw_sums[c] hold chunk c's weighted
+    loss sum and weight sum. The chunking depends on the batch's size only, so the
+    result is the same for any number of threads (the step adds the chunks'
+    gradients in order). Gathering inside the region leaves no serial gap in which
+    the thread pool would go to sleep between batches."""
+    nb = stop - start
+    n_parts = (nb + chunk_rows - 1) // chunk_rows
+    for c in prange(n_parts):
+        r0 = c * chunk_rows
+        r1 = min(r0 + chunk_rows, nb)
+        Xc = batch_input(xb[r0:r1], X, idx, start + r0, start + r1)
+        sw_sums[c] = gather_targets(
+            yb[r0:r1], swb[r0:r1], Y, sw, idx, start + r0, start + r1
+        )
+        losses[c] = forward_backward(
+            G[c],
+            acts[c],
+            deltas[c],
+            work[c],
+            Xc,
+            yb[r0:r1],
+            swb[r0:r1],
+            theta,
+            layout,
+            act_code,
+            out_code,
+            loss_code,
+            np.bool_(False),
+        )
+    return n_parts
+
+
 @composite_kernel
 def train_epoch(
     theta,
     opt,
-    graw,
+    G,
     acts,
     deltas,
     xb,
@@ -151,6 +220,8 @@ def train_epoch(
     swb,
     work,
     partial,
+    losses,
+    sw_sums,
     X,
     Y,
     sw,
@@ -166,40 +237,78 @@ def train_epoch(
 
     Batches are idx[0:B], idx[B:2B], ... (idx is the epoch's shuffled order, drawn
     by the caller). For each batch: gather rows, forward, loss, backward, update.
+    A batch is split into row chunks of codes[C_CHUNK_ROWS] rows, run in parallel
+    (split_forward_backward), when G has room for more than one chunk.
 
     theta (n_params,) updated in place; opt (2, n_params): SGD velocity in opt[0],
-    Adam m, v in opt[0], opt[1]. ``t`` is Adam's update count and ``sqnorm`` is
-    ||coefficients||^2 for the current theta. Returns
-    (sum over batches of batch_loss * batch_rows, t, sqnorm), with batch_loss the
-    scikit-learn batch objective: weighted mean loss + 0.5 * alpha * sqnorm / sw_sum.
+    Adam m, v in opt[0], opt[1]; G (n_split, n_params), acts/deltas/work
+    (n_split, ...): per-chunk buffers; losses, sw_sums (n_split,) float64. ``t`` is Adam's
+    update count and ``sqnorm`` is ||coefficients||^2 for the current theta.
+    Returns (sum over batches of batch_loss * batch_rows, t, sqnorm), with
+    batch_loss the scikit-learn batch objective:
+    weighted mean loss + 0.5 * alpha * sqnorm / sw_sum.
     """
     n = idx.shape[0]
     n_coef = layout[0, B_OFF]
     act_code, out_code, loss_code = codes[C_ACT], codes[C_OUT], codes[C_LOSS]
     solver, parallel = codes[C_SOLVER], codes[C_PARALLEL] != 0
+    step_parallel = codes[C_STEP_PARALLEL] != 0
+    chunk_rows = codes[C_CHUNK_ROWS]
+    split = G.shape[0] > 1
     alpha = hp[H_ALPHA]
     accumulated = 0.0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         nb = stop - start
-        Yb, s = yb[:nb], swb[:nb]
-        Xb = batch_input(xb, X, idx, start, stop)
-        sw_sum = gather_targets(Yb, s, Y, sw, idx, start, stop)
-        loss_sum = forward_backward(
-            graw,
-            acts,
-            deltas,
-            work,
-            Xb,
-            Yb,
-            s,
-            theta,
-            layout,
-            act_code,
-            out_code,
-            loss_code,
-            parallel,
-        )
+        if split:
+            n_parts = split_forward_backward(
+                G,
+                acts,
+                deltas,
+                work,
+                losses,
+                sw_sums,
+                xb,
+                yb,
+                swb,
+                X,
+                Y,
+                sw,
+                idx,
+                start,
+                stop,
+                theta,
+                layout,
+                act_code,
+                out_code,
+                loss_code,
+                chunk_rows,
+            )
+            loss_sum = 0.0
+            sw_sum = 0.0
+            for c in range(n_parts):
+                loss_sum += losses[c]
+                sw_sum += sw_sums[c]
+        else:
+            n_parts = 1
+            Yb, s = yb[:nb], swb[:nb]
+            Xb = batch_input(xb, X, idx, start, stop)
+            sw_sum = gather_targets(Yb, s, Y, sw, idx, start, stop)
+            loss_sum = forward_backward(
+                G[0],
+                acts[0],
+                deltas[0],
+                work[0],
+                Xb,
+                Yb,
+                s,
+                theta,
+                layout,
+                act_code,
+                out_code,
+                loss_code,
+                parallel,
+            )
         batch_loss = loss_sum / sw_sum + 0.5 * alpha * sqnorm / sw_sum
         accumulated += batch_loss * nb
         if solver == SOLVER_ADAM:
@@ -212,7 +321,8 @@ def train_epoch(
                 opt[0],
                 opt[1],
                 partial,
-                graw,
+                G,
+                n_parts,
                 n_coef,
                 alpha,
                 sw_sum,
@@ -220,21 +330,22 @@ def train_epoch(
                 hp[H_BETA_1],
                 hp[H_BETA_2],
                 hp[H_EPSILON],
-                parallel,
+                step_parallel,
             )
         else:
             sqnorm = sgd_step(
                 theta,
                 opt[0],
                 partial,
-                graw,
+                G,
+                n_parts,
                 n_coef,
                 alpha,
                 sw_sum,
                 hp[H_LR],
                 hp[H_MOMENTUM],
                 hp[H_NESTEROV] != 0.0,
-                parallel,
+                step_parallel,
             )
     return accumulated, t, sqnorm
 

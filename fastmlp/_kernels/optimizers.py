@@ -88,8 +88,22 @@ def _chunk_bounds(c, n_params, n_coef):
 
 
 @kernel
-def _sgd_chunk(theta, velocity, graw, c, n_coef, alpha, sw_sum, lr, momentum, nesterov):
+def _sum_parts(G, n_parts, lo, hi):
+    """G[0, lo:hi] += G[1, lo:hi] + ... + G[n_parts - 1, lo:hi], in part order."""
+    g0 = G[0, lo:hi]
+    for c in range(1, n_parts):
+        gc = G[c, lo:hi]
+        for k in range(g0.shape[0]):
+            g0[k] += gc[k]
+
+
+@kernel
+def _sgd_chunk(
+    theta, velocity, G, n_parts, c, n_coef, alpha, sw_sum, lr, momentum, nesterov
+):
     lo, mid, hi = _chunk_bounds(c, theta.shape[0], n_coef)
+    _sum_parts(G, n_parts, lo, hi)
+    graw = G[0]
     sq = _sgd_range(
         theta[lo:mid],
         velocity[lo:mid],
@@ -115,9 +129,11 @@ def _sgd_chunk(theta, velocity, graw, c, n_coef, alpha, sw_sum, lr, momentum, ne
 
 @kernel
 def _adam_chunk(
-    theta, m, v, graw, c, n_coef, alpha, sw_sum, lr_t, beta_1, beta_2, epsilon
+    theta, m, v, G, n_parts, c, n_coef, alpha, sw_sum, lr_t, beta_1, beta_2, epsilon
 ):
     lo, mid, hi = _chunk_bounds(c, theta.shape[0], n_coef)
+    _sum_parts(G, n_parts, lo, hi)
+    graw = G[0]
     sq = _adam_range(
         theta[lo:mid],
         m[lo:mid],
@@ -150,7 +166,8 @@ def sgd_step(
     theta,
     velocity,
     partial,
-    graw,
+    G,
+    n_parts,
     n_coef,
     alpha,
     sw_sum,
@@ -161,17 +178,39 @@ def sgd_step(
 ):
     """One SGD update of theta and velocity in place; returns ||coefs||^2 after it.
 
-    theta, velocity, graw (n_params,); partial (n_chunks(n_params),) float64."""
+    theta, velocity (n_params,); G (>= n_parts, n_params) holds the raw gradient
+    sums of n_parts row chunks of the batch, added in chunk order into G[0];
+    partial (n_chunks(n_params),) float64."""
     nc = (theta.shape[0] + CHUNK - 1) // CHUNK
     if parallel:
         for c in prange(nc):
             partial[c] = _sgd_chunk(
-                theta, velocity, graw, c, n_coef, alpha, sw_sum, lr, momentum, nesterov
+                theta,
+                velocity,
+                G,
+                n_parts,
+                c,
+                n_coef,
+                alpha,
+                sw_sum,
+                lr,
+                momentum,
+                nesterov,
             )
     else:
         for c in range(nc):
             partial[c] = _sgd_chunk(
-                theta, velocity, graw, c, n_coef, alpha, sw_sum, lr, momentum, nesterov
+                theta,
+                velocity,
+                G,
+                n_parts,
+                c,
+                n_coef,
+                alpha,
+                sw_sum,
+                lr,
+                momentum,
+                nesterov,
             )
     total = 0.0
     for c in range(nc):
@@ -185,7 +224,8 @@ def adam_step(
     m,
     v,
     partial,
-    graw,
+    G,
+    n_parts,
     n_coef,
     alpha,
     sw_sum,
@@ -198,7 +238,7 @@ def adam_step(
     """One Adam update of theta, m, v in place; returns ||coefs||^2 after it.
 
     ``lr_t`` is the bias-corrected step size for this update (computed by the
-    caller from the update count t). Shapes as in ``sgd_step``."""
+    caller from the update count t). G, n_parts and shapes as in ``sgd_step``."""
     nc = (theta.shape[0] + CHUNK - 1) // CHUNK
     if parallel:
         for c in prange(nc):
@@ -206,7 +246,8 @@ def adam_step(
                 theta,
                 m,
                 v,
-                graw,
+                G,
+                n_parts,
                 c,
                 n_coef,
                 alpha,
@@ -222,7 +263,8 @@ def adam_step(
                 theta,
                 m,
                 v,
-                graw,
+                G,
+                n_parts,
                 c,
                 n_coef,
                 alpha,

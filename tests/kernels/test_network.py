@@ -67,10 +67,10 @@ def test_forward_backward_matches_reference(rng, dtype, act, loss, units, parall
     ws = Workspace(layout, n, units[0], n_out, dtype)
     theta = layout.pack(coefs, intercepts, dtype)
     got = forward_backward(
-        ws.graw,
-        ws.acts,
-        ws.deltas,
-        ws.work,
+        ws.G[0],
+        ws.acts[0],
+        ws.deltas[0],
+        ws.work[0],
         X,
         Y,
         sw,
@@ -93,7 +93,7 @@ def test_forward_backward_matches_reference(rng, dtype, act, loss, units, parall
         0.0,
         dtype,
     )
-    dW, db = layout.unpack(ws.graw)
+    dW, db = layout.unpack(ws.G[0])
     assert_allclose(got, ref[0], rtol=1e-9 if dtype == np.float64 else 1e-4)
     for layer in range(len(coefs)):
         assert_close_scaled(dW[layer], ref[1][layer], dtype)
@@ -123,9 +123,9 @@ def test_predict_blocks_matches_reference(rng, dtype, n_rows):
     out = np.empty((n_rows, 3), dtype=dtype)
     predict_blocks(
         out,
-        ws.acts,
+        ws.acts[0],
         ws.xb,
-        ws.work,
+        ws.work[0],
         X,
         np.arange(n_rows),
         block,
@@ -159,10 +159,10 @@ def test_forward_backward_bit_identical_serial_parallel(rng):
     for parallel in (False, True):
         ws = Workspace(layout, 130, 50, 10, np.float32)
         loss = forward_backward(
-            ws.graw,
-            ws.acts,
-            ws.deltas,
-            ws.work,
+            ws.G[0],
+            ws.acts[0],
+            ws.deltas[0],
+            ws.work[0],
             X,
             Y,
             sw,
@@ -173,6 +173,6 @@ def test_forward_backward_bit_identical_serial_parallel(rng):
             LOSS_CODES["log_loss"],
             parallel,
         )
-        results.append((loss, ws.graw.copy()))
+        results.append((loss, ws.G[0].copy()))
     assert results[0][0] == results[1][0]
     assert_array_equal(results[0][1], results[1][1])

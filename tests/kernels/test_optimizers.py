@@ -16,16 +16,27 @@ from tests.conftest import DTYPES, TOL
 SIZES = [(1, 1), (37, 30), (CHUNK + 5, CHUNK - 3), (3 * CHUNK + 1, 2 * CHUNK + 7)]
 
 
+def gradient_parts(rng, n_parts, n_params, dtype):
+    """Per-chunk raw gradients G (n_parts, n_params) and their sum in chunk order,
+    in the working dtype, as the step adds them."""
+    G = rng.standard_normal((n_parts, n_params)).astype(dtype)
+    total = G[0].copy()
+    for c in range(1, n_parts):
+        total += G[c]
+    return G, total
+
+
 def scikit_grads(theta, graw, n_coef, alpha, sw_sum):
     coef = (graw[:n_coef] + alpha * theta[:n_coef]) / sw_sum
     return [coef, graw[n_coef:] / sw_sum]
 
 
+@pytest.mark.parametrize("n_parts", [1, 3])
 @pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("nesterov", [False, True])
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_sgd_steps_match_scikit_learn(rng, dtype, size, nesterov, parallel):
+def test_sgd_steps_match_scikit_learn(rng, dtype, size, nesterov, parallel, n_parts):
     n_params, n_coef = size
     theta = rng.standard_normal(n_params).astype(dtype)
     velocity = np.zeros_like(theta)
@@ -33,7 +44,7 @@ def test_sgd_steps_match_scikit_learn(rng, dtype, size, nesterov, parallel):
     ref = [theta[:n_coef].astype(np.float64), theta[n_coef:].astype(np.float64)]
     opt = SGDOptimizer(ref, 0.05, "constant", 0.9, nesterov, 0.5)
     for _ in range(3):  # several steps exercise the velocity
-        graw = rng.standard_normal(n_params).astype(dtype)
+        G, graw = gradient_parts(rng, n_parts, n_params, dtype)
         grads = scikit_grads(
             np.concatenate(ref), graw.astype(np.float64), n_coef, 1e-3, 7.0
         )
@@ -42,7 +53,8 @@ def test_sgd_steps_match_scikit_learn(rng, dtype, size, nesterov, parallel):
             theta,
             velocity,
             partial,
-            graw,
+            G,
+            n_parts,
             n_coef,
             1e-3,
             7.0,
@@ -57,10 +69,11 @@ def test_sgd_steps_match_scikit_learn(rng, dtype, size, nesterov, parallel):
         )
 
 
+@pytest.mark.parametrize("n_parts", [1, 3])
 @pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_adam_steps_match_scikit_learn(rng, dtype, size, parallel):
+def test_adam_steps_match_scikit_learn(rng, dtype, size, parallel, n_parts):
     n_params, n_coef = size
     theta = rng.standard_normal(n_params).astype(dtype)
     m = np.zeros_like(theta)
@@ -69,7 +82,7 @@ def test_adam_steps_match_scikit_learn(rng, dtype, size, parallel):
     ref = [theta[:n_coef].astype(np.float64), theta[n_coef:].astype(np.float64)]
     opt = AdamOptimizer(ref, 0.01, 0.9, 0.999, 1e-8)
     for t in range(1, 4):
-        graw = rng.standard_normal(n_params).astype(dtype)
+        G, graw = gradient_parts(rng, n_parts, n_params, dtype)
         grads = scikit_grads(
             np.concatenate(ref), graw.astype(np.float64), n_coef, 1e-3, 5.0
         )
@@ -80,7 +93,8 @@ def test_adam_steps_match_scikit_learn(rng, dtype, size, parallel):
             m,
             v,
             partial,
-            graw,
+            G,
+            n_parts,
             n_coef,
             1e-3,
             5.0,
@@ -110,7 +124,8 @@ def test_steps_bit_identical_serial_and_parallel(rng):
             m,
             v,
             np.empty(n_chunks(n)),
-            g,
+            g[None, :],
+            1,
             n - 100,
             1e-4,
             3.0,
