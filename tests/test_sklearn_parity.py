@@ -160,13 +160,20 @@ def test_score_close_to_scikit_learn_with_shuffling_and_many_epochs():
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
-def test_split_batches_match_scikit_learn(rng, solver):
+def test_split_batches_match_scikit_learn(rng, solver, monkeypatch):
     """Batches of 96 rows are trained as 3 parallel chunks of 32 (see
     _solver.batch_split); the chunks' gradients, losses and weight sums are added
     in order, so the model still matches scikit-learn's."""
-    from fastmlp._solver import batch_split
+    from fastmlp import _solver
 
-    assert batch_split(96)[0] == 3
+    splits = []
+
+    class RecordingWorkspace(_solver.Workspace):
+        def __init__(self, *args, n_split=1, **kwargs):
+            splits.append(n_split)
+            super().__init__(*args, n_split=n_split, **kwargs)
+
+    monkeypatch.setattr(_solver, "Workspace", RecordingWorkspace)
     X, y = make_classification(
         n_samples=300, n_features=9, n_informative=6, n_classes=3, random_state=0
     )
@@ -182,3 +189,4 @@ def test_split_batches_match_scikit_learn(rng, solver):
         MLPClassifier(**kw), SkClassifier(**kw), X, y, sample_weight=sw
     )
     assert_same_model(ours, theirs, rtol=1e-6)
+    assert splits == [3]  # the fit really trained split batches
