@@ -29,6 +29,12 @@ def kernel(fn):
     return njit(fastmath=FASTMATH, error_model="numpy", nogil=True, cache=CACHE)(fn)
 
 
+def inline_kernel(fn):
+    """Small function inlined into its callers at Numba-IR level (so their loops
+    can vectorise through it); it runs under the caller's fastmath flags."""
+    return njit(fastmath=FASTMATH, error_model="numpy", nogil=True, inline="always")(fn)
+
+
 def parallel_kernel(fn):
     """Kernel with ``prange`` loops. Not cached: numba#4807 / #10128, and a cached
     caller of a parallel function has crashed here (anchors-measured.md)."""

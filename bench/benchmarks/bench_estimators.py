@@ -88,4 +88,3 @@ class ThreadScaling:
     def time_fit(self, key, n_jobs):
         cls = estimator("fastmlp", self.w.task)
         quiet_fit(cls(n_jobs=n_jobs, **self.w.params()), self.X, self.y)
-
