@@ -35,6 +35,7 @@ from ._kernels.network import (
     N_HP,
     SOLVER_ADAM,
     SOLVER_SGD,
+    Buffers,
     forward_backward,
     predict_blocks,
     train_epoch,
@@ -137,6 +138,18 @@ class Workspace:
         self.partial = np.empty(optimizers.n_chunks(layout.n_params))
         self.losses = np.empty(n_split)
         self.sw_sums = np.empty(n_split)
+        self.buffers = Buffers(
+            self.G,
+            self.acts,
+            self.deltas,
+            self.work,
+            self.xb,
+            self.yb,
+            self.swb,
+            self.partial,
+            self.losses,
+            self.sw_sums,
+        )
 
 
 class OptimizerState:
@@ -288,16 +301,7 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
             accumulated, opt.t, sqnorm = train_epoch(
                 theta,
                 opt.moments,
-                ws.G,
-                ws.acts,
-                ws.deltas,
-                ws.xb,
-                ws.yb,
-                ws.swb,
-                ws.work,
-                ws.partial,
-                ws.losses,
-                ws.sw_sums,
+                ws.buffers,
                 X_train,
                 Y_train,
                 sw,

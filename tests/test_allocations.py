@@ -24,7 +24,8 @@ SCRIPT = textwrap.dedent(
         before = rtsys.get_allocation_stats().alloc
         out = kernel(*args)
         counts.append(rtsys.get_allocation_stats().alloc - before)
-        n_arrays = sum(isinstance(a, np.ndarray) for a in args)
+        flat = [x for a in args for x in (a if isinstance(a, tuple) else (a,))]
+        n_arrays = sum(isinstance(a, np.ndarray) for a in flat)
         counts.append(n_arrays)
         return out
 
