@@ -86,6 +86,15 @@ def kernel_input(X, dtype):
     return np.ascontiguousarray(X, dtype=dtype)
 
 
+def kernel_targets(Y, sample_weight, dtype):
+    """Y and the sample weights as the kernels take them: C-contiguous arrays of
+    ``dtype``; no weights become ones (multiplying by 1 changes no bit)."""
+    Y = np.ascontiguousarray(Y, dtype=dtype)
+    if sample_weight is None:
+        return Y, np.ones(Y.shape[0], dtype=dtype)
+    return Y, np.ascontiguousarray(sample_weight, dtype=dtype)
+
+
 def gemm_work_elements(units, max_rows, dense_input):
     """Scratch for the largest of the products a step runs (gemm_work_size):
     per layer U = H @ W, dW = H.T @ dU and dH = dU @ W.T. About the size of the
@@ -261,12 +270,7 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
         batch_size = int(np.clip(est.batch_size, 1, n_samples))
 
     X_train = kernel_input(X_train, dtype)
-    Y_train = np.ascontiguousarray(Y_train, dtype=dtype)
-    sw = (
-        np.ones(n_samples, dtype=dtype)
-        if sw_train is None
-        else np.ascontiguousarray(sw_train, dtype=dtype)
-    )
+    Y_train, sw = kernel_targets(Y_train, sw_train, dtype)
 
     n_split, chunk_rows = batch_split(batch_size)
     ws = Workspace(
@@ -398,12 +402,7 @@ def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype)
     Xk = kernel_input(X, dtype)
     if not dense:  # the full batch: every row, in order
         Xk = CSRRows(Xk.data, Xk.indices, Xk.indptr, np.arange(n_samples))
-    Y = np.ascontiguousarray(Y, dtype=dtype)
-    sw = (
-        np.ones(n_samples, dtype=dtype)
-        if sample_weight is None
-        else np.ascontiguousarray(sample_weight, dtype=dtype)
-    )
+    Y, sw = kernel_targets(Y, sample_weight, dtype)
     sw_sum = float(n_samples) if sample_weight is None else float(sw.sum())
     ws = Workspace(layout, n_samples, X.shape[1], Y.shape[1], dtype, dense_input=dense)
     parallel = use_parallel(n_samples, layout.n_coef)

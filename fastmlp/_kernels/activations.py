@@ -33,8 +33,6 @@ ACTIVATION_CODES = {
     "exp": ACT_EXP,
 }
 
-HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
-
 
 @kernel
 def _bias_activation_row(z, b, code):
