@@ -6,14 +6,18 @@ decorators below so that fastmath, caching and the error model are set once.
 Environment variables (read here and nowhere else):
 
 ``FASTMLP_CACHE``
-    ``"0"`` disables Numba's on-disk cache for the serial kernels (default on).
+    ``"0"`` disables Numba's on-disk cache for all kernels (default on). The cache
+    is emptied whenever any kernel source file changes (``_drop_stale_cache``).
 ``NUMBA_DISABLE_JIT``
     Numba's own switch; with it set every kernel runs as plain Python, which is
     slow but lets coverage see kernel code.
 """
 
+import hashlib
 import os
+from pathlib import Path
 
+import numba
 from numba import config, njit
 
 # Never "nnan"/"ninf": the solver relies on isfinite() to detect divergence.
@@ -24,9 +28,58 @@ CACHE = os.environ.get("FASTMLP_CACHE", "1") != "0"
 JIT_DISABLED = bool(config.DISABLE_JIT)
 
 
+_STAMP_FILE = "fastmlp-sources.stamp"
+_checked_cache_dirs = set()
+
+
+def _sources_stamp():
+    """Hash of every kernel source file and the Numba version.
+
+    Numba keys a cache entry on the mtime of the function's own file only, but a
+    compiled caller embeds its callees from other files (train_epoch holds the
+    GEMM); an edit to gemm.py would leave a stale train_epoch in the cache."""
+    here = Path(__file__).parent
+    digest = hashlib.sha1(numba.__version__.encode())
+    for path in [here / "_jit.py", *sorted((here / "_kernels").glob("*.py"))]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _drop_stale_cache(dispatcher):
+    """Empty the dispatcher's cache folder once per process if any kernel source
+    changed since it was filled (a few ms; nothing is deleted otherwise)."""
+    cache = getattr(dispatcher, "_cache", None)
+    folder = getattr(cache, "_cache_path", None)
+    if folder is None or folder in _checked_cache_dirs:
+        return
+    _checked_cache_dirs.add(folder)
+    stamp = _sources_stamp()
+    marker = Path(folder) / _STAMP_FILE
+    try:
+        if marker.exists() and marker.read_text() == stamp:
+            return
+        for entry in Path(folder).iterdir():
+            if entry.suffix in (".nbi", ".nbc"):
+                entry.unlink(missing_ok=True)
+        marker.write_text(stamp)
+    except OSError:  # read-only or vanished folder: Numba copes on its own
+        pass
+
+
+def _njit(**options):
+    def decorate(fn):
+        dispatcher = njit(**options)(fn)
+        if options.get("cache"):
+            _drop_stale_cache(dispatcher)
+        return dispatcher
+
+    return decorate
+
+
 def kernel(fn):
     """Serial leaf kernel: compiled lazily, cached on disk when CACHE is on."""
-    return njit(fastmath=FASTMATH, error_model="numpy", nogil=True, cache=CACHE)(fn)
+    return _njit(fastmath=FASTMATH, error_model="numpy", nogil=True, cache=CACHE)(fn)
 
 
 def inline_kernel(fn):
@@ -36,19 +89,23 @@ def inline_kernel(fn):
 
 
 def parallel_kernel(fn):
-    """Kernel with ``prange`` loops. Not cached: numba#4807 / #10128, and a cached
-    caller of a parallel function has crashed here (anchors-measured.md)."""
-    return njit(
-        parallel=True, fastmath=FASTMATH, error_model="numpy", nogil=True, cache=False
+    """Kernel with ``prange`` loops, cached on disk like the serial kernels.
+
+    A cached parallel function (or a cached caller of one) segfaulted when it was
+    loaded before Numba's threading layer had registered its symbols
+    (anchors-measured.md); ``launch_threading_layer()`` at import of this module
+    does that registration first, so loading from the cache is safe."""
+    return _njit(
+        parallel=True, fastmath=FASTMATH, error_model="numpy", nogil=True, cache=CACHE
     )(fn)
 
 
 def composite_kernel(fn):
     """Serial kernel that calls parallel kernels (e.g. ``train_epoch``).
 
-    Numba stores callees inside the caller's cache entry, so a caller of a
-    parallel kernel is left uncached like the parallel kernel itself."""
-    return njit(fastmath=FASTMATH, error_model="numpy", nogil=True, cache=False)(fn)
+    Numba stores callees inside the caller's cache entry, so this is cached under
+    the same condition as ``parallel_kernel``."""
+    return _njit(fastmath=FASTMATH, error_model="numpy", nogil=True, cache=CACHE)(fn)
 
 
 def overload_kernel(stub):
@@ -57,3 +114,19 @@ def overload_kernel(stub):
     from numba.extending import overload
 
     return overload(stub, jit_options={"fastmath": FASTMATH, "error_model": "numpy"})
+
+
+def launch_threading_layer():
+    """Load Numba's threading layer and register its symbols (idempotent, ~25 ms).
+
+    Numba does this itself when it *compiles* a parallel function, but not when it
+    loads one from the on-disk cache; a cached parallel kernel then calls into
+    unresolved symbols. Loading the layer starts no threads (GNU OpenMP creates
+    its team at the first parallel region), so fork-before-fit stays safe."""
+    if not JIT_DISABLED:
+        from numba.np.ufunc.parallel import _launch_threads
+
+        _launch_threads()
+
+
+launch_threading_layer()

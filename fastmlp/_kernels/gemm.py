@@ -116,6 +116,9 @@ if JIT_DISABLED:
     def _data_address(X):
         return X.ctypes.data
 
+    def _num_threads():
+        return numba.get_num_threads()
+
     def _copy(dst, d_off, src, s_off, n):
         dst.reshape(dst.size)[d_off : d_off + n] = src.reshape(src.size)[
             s_off : s_off + n
@@ -188,6 +191,19 @@ else:
         """Pointer to element `off` of array `ary` (any layout; C-contiguous assumed)."""
         data = context.make_array(aryty)(context, builder, value=ary).data
         return builder.gep(data, [context.cast(builder, off, offty, types.intp)])
+
+    @intrinsic
+    def _num_threads(typingctx):
+        """numba.get_num_threads() as a call to the threading layer's symbol by
+        name. Numba's own version calls it through a ctypes pointer, a "dynamic
+        global" that makes every function using it, and every caller, uncachable."""
+
+        def codegen(context, builder, sig, args):
+            fnty = ir.FunctionType(cgutils.intp_t, [])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, "get_num_threads")
+            return builder.call(fn, [])
+
+        return types.intp(), codegen
 
     @intrinsic
     def _data_address(typingctx, X):
@@ -661,7 +677,7 @@ def _run_tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b, parallel)
     """All row tiles of C, grouped into tasks; prange over tasks when parallel."""
     M = C.shape[0]
     n_tiles = (M + MR - 1) // MR
-    n_tasks = _n_tasks(n_tiles, numba.get_num_threads() if parallel else 1)
+    n_tasks = _n_tasks(n_tiles, _num_threads() if parallel else 1)
     g = (n_tiles + n_tasks - 1) // n_tasks
     if parallel:
         for task in prange(n_tasks):

@@ -1,0 +1,94 @@
+"""Numba's on-disk cache: parallel kernels load from it safely, and an edit to any
+kernel source empties it (Numba alone would keep a caller's stale copy of an
+edited callee from another file)."""
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from fastmlp import MLPClassifier, _jit
+
+FIT = """
+import warnings
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+warnings.simplefilter("ignore", ConvergenceWarning)
+from fastmlp import MLPClassifier
+rng = np.random.default_rng(0)
+X = rng.standard_normal((300, 12)).astype(np.float32)
+y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+est = MLPClassifier((16,), max_iter=3, batch_size=64, n_jobs=2,
+                    random_state=0).fit(X, y)
+"""
+
+
+def _fake_dispatcher(folder):
+    return SimpleNamespace(_cache=SimpleNamespace(_cache_path=str(folder)))
+
+
+def test_stale_cache_is_emptied_once_and_only_on_change(tmp_path, monkeypatch):
+    monkeypatch.setattr(_jit, "_checked_cache_dirs", set())
+    for name in ("network.train_epoch-231.py311.nbi", "gemm._tiles-600.py311.1.nbc"):
+        (tmp_path / name).write_text("x")
+    (tmp_path / "other.pyc").write_text("x")
+    (tmp_path / _jit._STAMP_FILE).write_text("stamp of older sources")
+
+    _jit._drop_stale_cache(_fake_dispatcher(tmp_path))
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([_jit._STAMP_FILE, "other.pyc"])
+    assert (tmp_path / _jit._STAMP_FILE).read_text() == _jit._sources_stamp()
+
+    # Sources unchanged: a new process (fresh checked set) keeps what it finds.
+    monkeypatch.setattr(_jit, "_checked_cache_dirs", set())
+    (tmp_path / "a.nbi").write_text("x")
+    _jit._drop_stale_cache(_fake_dispatcher(tmp_path))
+    assert (tmp_path / "a.nbi").exists()
+
+
+def test_sources_stamp_covers_every_kernel_file():
+    from pathlib import Path
+
+    import numba
+
+    here = Path(_jit.__file__).parent
+    digest = hashlib.sha1(numba.__version__.encode())
+    for path in [here / "_jit.py", *sorted((here / "_kernels").glob("*.py"))]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    assert _jit._sources_stamp() == digest.hexdigest()
+    assert len(list((here / "_kernels").glob("*.py"))) >= 8
+
+
+@pytest.mark.skipif(not _jit.CACHE or _jit.JIT_DISABLED, reason="cache off")
+def test_parallel_kernels_load_from_cache_in_a_fresh_process():
+    """The session's warm-up filled the cache; a new interpreter must load the
+    parallel training kernels from it (no compile) and train the same weights."""
+    ns = {}
+    exec(FIT, ns)
+    expected = hashlib.sha1(b"".join(c.tobytes() for c in ns["est"].coefs_))
+
+    script = FIT + textwrap.dedent(
+        """
+        import hashlib
+        from fastmlp._kernels import network
+        print(sum(network.train_epoch.stats.cache_hits.values()),
+              sum(network.train_epoch.stats.cache_misses.values()),
+              hashlib.sha1(b"".join(c.tobytes() for c in est.coefs_)).hexdigest())
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True,
+        check=True, timeout=600,
+    ).stdout.split()
+    hits, misses, digest = int(out[0]), int(out[1]), out[2]
+    assert (hits, misses) == (1, 0)
+    assert digest == expected.hexdigest()
+    assert np.isfinite(ns["est"].loss_)
+    assert isinstance(ns["est"], MLPClassifier)
