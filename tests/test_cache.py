@@ -84,8 +84,12 @@ def test_parallel_kernels_load_from_cache_in_a_fresh_process():
     )
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
     out = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True,
-        check=True, timeout=600,
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
     ).stdout.split()
     hits, misses, digest = int(out[0]), int(out[1]), out[2]
     assert (hits, misses) == (1, 0)
