@@ -5,6 +5,7 @@ from itertools import chain
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -35,6 +36,7 @@ from ._kernels.activations import ACTIVATION_CODES
 from ._kernels.losses import LOSS_CODES
 from ._kernels.network import C_ACT, C_LOSS, C_OUT, N_CODES
 from ._params import ParamLayout, glorot_uniform
+from ._scaling import apply_scaling, fit_scaling, sparse_scaling_error
 from ._threads import numba_threads
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -46,7 +48,12 @@ class BaseMLP(BaseEstimator):
     # scikit-learn's own constraints, so bad values fail with its exact wording.
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
+        "batch_size": [
+            StrOptions({"auto", "full"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "n_jobs": [None, Interval(Integral, None, None, closed="neither")],
+        "input_scaling": [None, StrOptions({"standard", "minmax"})],
     }
 
     def __init__(
@@ -76,6 +83,7 @@ class BaseMLP(BaseEstimator):
         n_iter_no_change,
         max_fun,
         n_jobs,
+        input_scaling,
     ):
         self.activation = activation
         self.solver = solver
@@ -102,6 +110,39 @@ class BaseMLP(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.n_jobs = n_jobs
+        self.input_scaling = input_scaling
+
+    # -------------------------------------------------------------- scaling
+    def _fit_input_scaling(self, X, sample_weight, first_pass):
+        """Compute (first fit call) or check the input-scaling statistics."""
+        fitted = hasattr(self, "input_scale_")
+        if first_pass:
+            if self.input_scaling is None:
+                for name in ("input_offset_", "input_scale_"):
+                    self.__dict__.pop(name, None)
+            else:
+                self.input_offset_, self.input_scale_ = fit_scaling(
+                    X, self.input_scaling, sample_weight
+                )
+        elif fitted != (self.input_scaling is not None):
+            raise ValueError(
+                "input_scaling changed since the first fit (the statistics are "
+                "computed on the first call and kept under warm_start and "
+                "partial_fit). Fit again without warm_start."
+            )
+        elif fitted and sp.issparse(X) and self.input_scaling == "standard":
+            raise sparse_scaling_error("standard")
+
+    def _fit_target_scaling(self, Y, sample_weight, first_pass):
+        """Targets in the space the network is trained in (regressor only)."""
+        return Y
+
+    def _transform_input(self, X, dtype=None):
+        """X in the network's input space: X itself without input_scaling, else
+        a transformed copy."""
+        if not hasattr(self, "input_scale_"):
+            return X
+        return apply_scaling(X, self.input_offset_, self.input_scale_, dtype)
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X, y, sample_weight=None, incremental=False):
@@ -121,6 +162,11 @@ class BaseMLP(BaseEstimator):
             sample_weight = _check_sample_weight(sample_weight, X)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
+        # Statistics from the data as given; the network sees the scaled copies
+        # (no copy is made when a scaling option is None).
+        self._fit_input_scaling(X, sample_weight, first_pass)
+        y = self._fit_target_scaling(y, sample_weight, first_pass)
+        X = self._transform_input(X)
 
         self.n_outputs_ = y.shape[1]
         layer_units = [X.shape[1]] + hidden_layer_sizes + [self.n_outputs_]
@@ -227,24 +273,74 @@ class BaseMLP(BaseEstimator):
         return True
 
     # -------------------------------------------------------------- predict
-    def _forward_pass_fast(self, X, check_input=True):
-        """Output-layer activations for X, computed by the compiled forward pass."""
-        if check_input:
-            X = validate_data(
-                self,
-                X,
-                accept_sparse=["csr", "csc"],
-                dtype=(np.float64, np.float32),
-                reset=False,
-            )
+    def _check_predict_input(self, X):
+        return validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            reset=False,
+        )
+
+    def _network(self, X):
+        """(layout, theta, dtype) of the fitted network for input X."""
         dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
         layout = ParamLayout([c.shape[0] for c in self.coefs_] + [self.n_outputs_])
-        theta = layout.pack(self.coefs_, self.intercepts_, dtype)
+        return layout, layout.pack(self.coefs_, self.intercepts_, dtype), dtype
+
+    def _forward_pass_fast(self, X, check_input=True, scaled=False):
+        """Output-layer activations for X, computed by the compiled forward pass.
+
+        ``scaled``: X is already in the network's input space (validation data
+        during fit)."""
+        if check_input:
+            X = self._check_predict_input(X)
+        layout, theta, dtype = self._network(X)
+        if not scaled:
+            X = self._transform_input(X, dtype)
         with numba_threads(self.n_jobs):
             return _solver.predict_raw(theta, layout, X, self._codes(), dtype)
 
+    def jacobian(self, X):
+        """Derivatives of the outputs with respect to the inputs, per sample.
+
+        ``J[i, k, j] = d output_k / d X[i, j]`` at ``X[i]``, where the outputs are
+        ``predict`` for the regressor (in the target's original units) and the
+        columns of ``predict_proba`` for the classifier. Computed by a compiled
+        reverse pass over blocks of rows; the chain rule through
+        ``input_scaling`` (and ``target_scaling``) is included, so the
+        derivative is with respect to X as passed in.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Points at which to differentiate. Sparse X is read in place (the
+            derivative does not depend on sparsity); see ``input_scaling`` for
+            which scalings accept it.
+
+        Returns
+        -------
+        J : ndarray of shape (n_samples, n_outputs, n_features)
+            In X's float dtype (float64 for non-float input), or the weights'
+            dtype if wider. For a binary classifier n_outputs is 2
+            (``-J`` and ``J``, matching ``predict_proba``'s two columns). ReLU is
+            differentiated as 0 at 0, as in training.
+        """
+        check_is_fitted(self)
+        X = self._check_predict_input(X)
+        layout, theta, dtype = self._network(X)
+        Xs = self._transform_input(X, dtype)
+        with numba_threads(self.n_jobs):
+            J = _solver.jacobian_raw(theta, layout, Xs, self._codes(), dtype)
+        if hasattr(self, "input_scale_"):
+            J /= self.input_scale_.astype(dtype, copy=False)  # d x_scaled / d x
+        return self._output_jacobian(J)
+
     def _score_with_function(self, X, y, sample_weight, score_function):
-        y_pred = self._predict(X, check_input=False)
+        # Used for the early-stopping validation score during fit: X and y are
+        # in the network's (scaled) space. R^2 per output is unchanged by the
+        # same affine map on y and on the predictions.
+        y_pred = self._predict(X, check_input=False, scaled=True)
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
         return score_function(y, y_pred, sample_weight=sample_weight)
@@ -266,8 +362,13 @@ _COMMON_PARAMS_DOC = """
         compiled full-batch loss and gradient.
     alpha : float, default=0.0001
         L2 penalty strength, divided by the batch's sample-weight sum.
-    batch_size : int or 'auto', default='auto'
-        Mini-batch size; 'auto' is ``min(200, n_samples)``. 1 gives online SGD.
+    batch_size : int, 'auto' or 'full', default='auto'
+        Rows per gradient step (sgd, adam; ignored by lbfgs). The three forms of
+        gradient descent: 1 gives online (stochastic) gradient descent, an
+        integer a mini-batch, and 'full' batch gradient descent (one step per
+        epoch on all training rows; for ``partial_fit``, on the chunk passed
+        in). 'auto' is scikit-learn's ``min(200, n_samples)``. ('full' is a
+        fastmlp addition.)
     learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
         Learning-rate schedule for 'sgd'.
     learning_rate_init : float, default=0.001
@@ -312,6 +413,27 @@ _COMMON_PARAMS_DOC = """
     n_jobs : int or None, default=None
         Threads for the compiled kernels (fastmlp only). None or -1: all of
         Numba's threads. Results are bit-identical for any value.
+    input_scaling : {'standard', 'minmax'} or None, default=None
+        Normalise the inputs inside the estimator (fastmlp only; None keeps
+        scikit-learn's behaviour, and X is used as given, with no copy).
+        'standard' maps each feature to zero mean and unit standard deviation,
+        'minmax' to [0, 1]. The statistics come from the training data and
+        honour ``sample_weight`` (weighted mean and population standard
+        deviation; minimum and maximum over rows with nonzero weight); they are
+        stored in ``input_offset_`` and ``input_scale_`` and applied by
+        ``predict``, ``predict_proba``, ``score`` and ``jacobian``
+        (x_scaled = (x - input_offset_) / input_scale_). A constant feature
+        gets scale 1, so it maps to 0 (never NaN). ``fit`` and ``predict``
+        work on a scaled copy of X. Under ``warm_start`` and ``partial_fit`` the
+        statistics of the first fit call are kept; a ``fit`` without
+        warm_start recomputes them. ``coefs_`` and ``intercepts_`` act on the
+        scaled inputs.
+
+        Sparse X is scaled without densifying, which needs offset 0: 'minmax'
+        scales each column by its maximum and requires every stored value to
+        be >= 0 (then it is the dense 'minmax' whenever the column's minimum
+        is 0, e.g. it has an implicit zero). 'standard', or 'minmax' on negative
+        values, would have to centre the columns and raises a ValueError.
 """
 
 
@@ -345,6 +467,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     n_layers_ : int
     n_outputs_ : int
     out_activation_ : str
+    input_offset_ : ndarray of shape (n_features_in_,)
+        Only with ``input_scaling``: subtracted from each feature (mean or
+        minimum; 0 for sparse 'minmax'), in X's dtype.
+    input_scale_ : ndarray of shape (n_features_in_,)
+        Only with ``input_scaling``: each feature is then divided by it
+        (standard deviation or range; 1 for constant features).
 
     See Also
     --------
@@ -392,6 +520,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         n_iter_no_change=10,
         max_fun=15000,
         n_jobs=None,
+        input_scaling=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -419,6 +548,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             n_jobs=n_jobs,
+            input_scaling=input_scaling,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -472,11 +602,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         check_is_fitted(self)
         return self._predict(X)
 
-    def _predict(self, X, check_input=True):
-        y_pred = self._forward_pass_fast(X, check_input=check_input)
+    def _predict(self, X, check_input=True, scaled=False):
+        y_pred = self._forward_pass_fast(X, check_input=check_input, scaled=scaled)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
         return self._label_binarizer.inverse_transform(y_pred)
+
+    def _output_jacobian(self, J):
+        if self.n_outputs_ == 1:  # predict_proba's columns are 1 - p and p
+            return np.concatenate([-J, J], axis=1)
+        return J
 
     def _score(self, X, y, sample_weight=None):
         return self._score_with_function(
@@ -551,9 +686,28 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         output)."""
         + _COMMON_PARAMS_DOC
         + """
+    target_scaling : {'standard', 'minmax'} or None, default=None
+        Normalise the targets for training (fastmlp only; None keeps
+        scikit-learn's behaviour): 'standard' to zero mean and unit standard
+        deviation per output, 'minmax' to [0, 1], with the same weighted
+        statistics as ``input_scaling``, stored in ``target_offset_`` and
+        ``target_scale_`` and kept under ``warm_start``/``partial_fit``.
+        ``predict`` and ``jacobian`` return the original units; ``loss_``,
+        ``loss_curve_``, ``best_loss_`` and the network's weights are in scaled
+        units. With ``loss='poisson'``, 'standard' raises a ValueError (centred
+        targets are negative); 'minmax' is allowed and trains the Poisson
+        deviance of (y - min) / (max - min), so predictions are bounded below by
+        the smallest training target.
+
     Attributes
     ----------
-    Same as :class:`MLPClassifier` without ``classes_``.
+    Same as :class:`MLPClassifier` without ``classes_``, and with
+    ``target_scaling``:
+
+    target_offset_ : ndarray of shape (n_outputs_,)
+        Subtracted from each target (mean or minimum).
+    target_scale_ : ndarray of shape (n_outputs_,)
+        Each target is then divided by it (1 for a constant target).
 
     .. note:: With ``solver='lbfgs'`` and several outputs, the gradient is that of
        the reported loss (averaged over outputs). scikit-learn's is ``n_outputs``
@@ -579,6 +733,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     _parameter_constraints: dict = {
         **BaseMLP._parameter_constraints,
         "loss": [StrOptions({"squared_error", "poisson"})],
+        "target_scaling": [None, StrOptions({"standard", "minmax"})],
     }
 
     def __init__(
@@ -609,6 +764,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         n_iter_no_change=10,
         max_fun=15000,
         n_jobs=None,
+        input_scaling=None,
+        target_scaling=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -636,7 +793,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             n_jobs=n_jobs,
+            input_scaling=input_scaling,
         )
+        self.target_scaling = target_scaling
 
     def predict(self, X):
         """Predict using the multi-layer perceptron model.
@@ -652,11 +811,43 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         check_is_fitted(self)
         return self._predict(X)
 
-    def _predict(self, X, check_input=True):
-        y_pred = self._forward_pass_fast(X, check_input=check_input)
+    def _predict(self, X, check_input=True, scaled=False):
+        y_pred = self._forward_pass_fast(X, check_input=check_input, scaled=scaled)
+        if not scaled and hasattr(self, "target_scale_"):
+            y_pred *= self.target_scale_.astype(y_pred.dtype, copy=False)
+            y_pred += self.target_offset_.astype(y_pred.dtype, copy=False)
         if y_pred.shape[1] == 1:
             return y_pred.ravel()
         return y_pred
+
+    def _output_jacobian(self, J):
+        if hasattr(self, "target_scale_"):
+            J *= self.target_scale_.astype(J.dtype, copy=False)[:, None]
+        return J
+
+    def _fit_target_scaling(self, Y, sample_weight, first_pass):
+        if first_pass:
+            if self.target_scaling is None:
+                for name in ("target_offset_", "target_scale_"):
+                    self.__dict__.pop(name, None)
+                return Y
+            if self.target_scaling == "standard" and self.loss == "poisson":
+                raise ValueError(
+                    "target_scaling='standard' cannot be used with loss='poisson': "
+                    "centred targets are negative, and the Poisson loss needs "
+                    "y >= 0. Use target_scaling='minmax' or None."
+                )
+            offset, scale = fit_scaling(Y, self.target_scaling, sample_weight)
+            self.target_offset_, self.target_scale_ = offset, scale
+        elif hasattr(self, "target_scale_") != (self.target_scaling is not None):
+            raise ValueError(
+                "target_scaling changed since the first fit (the statistics are "
+                "computed on the first call and kept under warm_start and "
+                "partial_fit). Fit again without warm_start."
+            )
+        if not hasattr(self, "target_scale_"):
+            return Y
+        return apply_scaling(Y, self.target_offset_, self.target_scale_)
 
     def _score(self, X, y, sample_weight=None):
         return self._score_with_function(

@@ -20,6 +20,7 @@ from sklearn.utils import shuffle as sk_shuffle
 from sklearn.utils.optimize import _check_optimize_result
 
 from ._kernels import gemm, optimizers
+from ._kernels.jacobian import input_jacobian
 from ._kernels.network import (
     C_CHUNK_ROWS,
     C_PARALLEL,
@@ -49,6 +50,9 @@ PARALLEL_MIN_ROWS = 16
 PARALLEL_MIN_MACS = 1 << 18
 
 PREDICT_BLOCK_ROWS = 512
+# The Jacobian's reverse pass runs n_outputs stacked rows per input row; blocks
+# hold about this many stacked rows, so its buffers stay small whatever n.
+JACOBIAN_BLOCK_ROWS = 512
 
 
 # Mini-batches of at least 2 * MIN_CHUNK_ROWS rows are cut into row chunks trained
@@ -261,6 +265,10 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
     sample_idx = np.arange(n_samples, dtype=int)
     if est.batch_size == "auto":
         batch_size = min(200, n_samples)
+    elif est.batch_size == "full":
+        # Batch gradient descent: one step per epoch on every training row
+        # (for partial_fit, the chunk passed in).
+        batch_size = n_samples
     else:
         if est.batch_size > n_samples:
             warnings.warn(
@@ -485,3 +493,38 @@ def predict_raw(theta, layout, X, codes, dtype):
         parallel,
     )
     return out
+
+
+def jacobian_raw(theta, layout, X, codes, dtype):
+    """d network output / d input for X (dense or sparse, any row count), shape
+    (n_samples, n_outputs, n_features), by the compiled batched reverse pass."""
+    n, n_features = X.shape
+    units = layout.layer_units
+    n_out = units[-1]
+    dense = not sp.issparse(X)
+    rows = max(1, min(n, JACOBIAN_BLOCK_ROWS // n_out))
+    ws = Workspace(layout, rows, n_features, n_out, dtype, dense_input=dense)
+    need = gemm_work_elements(units, rows, dense)
+    for fan_in, fan_out in zip(units[:-1], units[1:]):
+        need = max(need, gemm.gemm_work_size(n_out * rows, fan_in, fan_out))
+    work = np.empty(need, dtype=dtype)
+    D0 = np.empty(n_out * rows * max(units), dtype=dtype)
+    D1 = np.empty_like(D0)
+    J = np.empty((n, n_out, n_features), dtype=dtype)
+    input_jacobian(
+        J,
+        ws.acts[0],
+        work,
+        D0,
+        D1,
+        ws.xb,
+        kernel_input(X, dtype),
+        np.arange(n),
+        rows,
+        theta,
+        ws.table,
+        codes[0],
+        codes[1],
+        use_parallel(n_out * rows, layout.n_coef),
+    )
+    return J
