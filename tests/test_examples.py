@@ -1,0 +1,96 @@
+"""Every script in examples/ runs, at a reduced size, and does what it says:
+its results are checked against independent expectations (scikit-learn's own
+score, the analytic gradient of the example's function)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(
+        f"example_{name}", EXAMPLES / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _agg_backend():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+
+
+def test_every_example_is_tested():
+    scripts = {p.stem for p in EXAMPLES.glob("*.py")}
+    assert scripts == {
+        "quickstart",
+        "pipeline_gridsearch",
+        "batch_size_curve",
+        "online_learning",
+        "sensitivity",
+    }
+    for name in scripts:
+        module = load(name)
+        assert module.__doc__ and callable(module.main)
+        assert 'if __name__ == "__main__":' in (EXAMPLES / f"{name}.py").read_text()
+
+
+def test_quickstart(capsys):
+    results = load("quickstart").main(scale=0.1)
+    out = capsys.readouterr().out
+    assert "| fastmlp |" in out and "| scikit-learn |" in out
+    # Same random_state, same model as scikit-learn: the same accuracy.
+    assert results["fastmlp"] == pytest.approx(results["scikit-learn"], abs=0.01)
+
+
+def test_pipeline_gridsearch(capsys):
+    search = load("pipeline_gridsearch").main(scale=0.05)
+    assert len(search.cv_results_["params"]) == 4
+    assert "held-out accuracy" in capsys.readouterr().out
+
+
+def test_batch_size_curve_writes_png_and_table(tmp_path, capsys):
+    out = tmp_path / "curve.png"
+    times = load("batch_size_curve").main(scale=0.04, out=out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = capsys.readouterr().out
+    assert "| batch_size |" in table
+    sizes = [
+        line.split("|")[1].strip() for line in table.splitlines() if line[:3] == "| 1"
+    ]
+    assert sizes[0] == "1"
+    assert len(times["fastmlp"]) == len(times["scikit-learn"]) == 9  # 1 .. 256
+    assert all(t > 0 for t in times["fastmlp"] + times["scikit-learn"])
+
+
+def test_batch_size_curve_without_matplotlib(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    out = tmp_path / "curve.png"
+    load("batch_size_curve").main(scale=0.04, out=out)
+    printed = capsys.readouterr().out
+    assert "matplotlib is not installed" in printed and "| batch_size |" in printed
+    assert not out.exists()
+
+
+def test_online_learning(capsys):
+    running = load("online_learning").main(scale=0.05)
+    assert len(running) == 19 and 0 <= running[-1] <= 1
+    assert "running accuracy" in capsys.readouterr().out
+
+
+def test_sensitivity_finds_the_informative_features(tmp_path):
+    module = load("sensitivity")
+    out = tmp_path / "sens.png"
+    learned, true = module.main(scale=0.1, out=out)
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    # The analytic gradient of Friedman #1 is zero for x5..x9.
+    assert np.all(true[5:] == 0) and np.all(true[:5] > 0)
+    # Even a short fit puts more weight on the five informative features.
+    assert learned[:5].mean() > 2 * learned[5:].mean()
