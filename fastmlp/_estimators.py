@@ -727,6 +727,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     ...                    random_state=0).fit(X, X.ravel())
     >>> reg.predict(X[:2]).shape
     (2,)
+    >>> reg.jacobian(X[:2]).shape  # d prediction / d feature, per sample
+    (2, 1, 1)
     """
     )
 

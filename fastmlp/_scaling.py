@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 SCALING_METHODS = ("standard", "minmax")
+STATS_BLOCK_ROWS = 4096
 
 
 def _positive_rows(sample_weight, n):
@@ -71,23 +72,51 @@ def fit_scaling(X, method, sample_weight=None):
         scale = _safe_scale(col_max, col_max == 0)
         return offset.astype(dtype), scale.astype(dtype)
 
-    X64 = np.asarray(X, dtype=np.float64)
+    weights = None
+    if sample_weight is not None and np.any(np.asarray(sample_weight) != 0):
+        weights = np.asarray(sample_weight, dtype=np.float64)
     mask = _positive_rows(sample_weight, X.shape[0])
-    rows = X64 if mask is None else X64[mask]
-    col_min = rows.min(axis=0)
-    col_max = rows.max(axis=0)
+    col_min, col_max, offset, var = _dense_moments(X, method, weights, mask)
     constant = col_max == col_min
     if method == "minmax":
         offset = col_min
         scale = _safe_scale(col_max - col_min, constant)
     else:
-        weights = None
-        if sample_weight is not None and np.any(np.asarray(sample_weight) != 0):
-            weights = np.asarray(sample_weight, dtype=np.float64)
-        offset = np.average(X64, axis=0, weights=weights)
-        var = np.average((X64 - offset) ** 2, axis=0, weights=weights)
         scale = _safe_scale(np.sqrt(var), constant)
     return offset.astype(dtype), scale.astype(dtype)
+
+
+def _row_blocks(X):
+    """(start, block as float64) over blocks of STATS_BLOCK_ROWS rows, so the
+    statistics never hold a float64 copy of the whole X."""
+    for start in range(0, X.shape[0], STATS_BLOCK_ROWS):
+        yield start, np.asarray(X[start : start + STATS_BLOCK_ROWS], dtype=np.float64)
+
+
+def _dense_moments(X, method, weights, mask):
+    """Column min and max over the rows in ``mask`` (all if None), and for
+    "standard" the weighted mean and population variance (two passes)."""
+    n_features = X.shape[1]
+    col_min = np.full(n_features, np.inf)
+    col_max = np.full(n_features, -np.inf)
+    total = np.zeros(n_features)
+    for start, B in _row_blocks(X):
+        rows = B if mask is None else B[mask[start : start + len(B)]]
+        if len(rows):
+            np.minimum(col_min, rows.min(axis=0), out=col_min)
+            np.maximum(col_max, rows.max(axis=0), out=col_max)
+        if method == "standard":
+            total += B.sum(axis=0) if weights is None else weights[start:][: len(B)] @ B
+    if method != "standard":
+        return col_min, col_max, None, None
+    w_sum = float(X.shape[0]) if weights is None else weights.sum()
+    mean = total / w_sum
+    squares = np.zeros(n_features)
+    for start, B in _row_blocks(X):
+        B = B - mean  # a new block: B may be a view of the caller's X
+        B *= B
+        squares += B.sum(axis=0) if weights is None else weights[start:][: len(B)] @ B
+    return col_min, col_max, mean, squares / w_sum
 
 
 def apply_scaling(X, offset, scale, dtype=None):

@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp._scaling import STATS_BLOCK_ROWS, fit_scaling
 
 KW = dict(hidden_layer_sizes=(7,), max_iter=5, random_state=0, learning_rate_init=0.01)
 
@@ -55,7 +56,10 @@ def test_input_statistics_match_numpy(rng, method, weighted, dtype):
     if weighted:
         sw[:5] = 0  # rows with weight 0 take no part in min/max
         X[:5, 0] = 1e3
+    X_given = X.copy()
     est = quiet_fit(MLPRegressor(input_scaling=method, **KW), X, y, sample_weight=sw)
+    est.predict(X)
+    assert_array_equal(X, X_given)  # fit and predict scale a copy
     offset, scale = numpy_stats(X, method, sw)
     assert est.input_offset_.dtype == dtype and est.input_scale_.dtype == dtype
     assert_allclose(est.input_offset_, offset.astype(dtype), rtol=1e-6)
@@ -263,3 +267,16 @@ def test_parameters_validate_and_clone():
     for bad in (dict(input_scaling="max"), dict(target_scaling="l2")):
         with pytest.raises(InvalidParameterError):
             MLPRegressor(**bad).fit(X, y)
+
+
+@pytest.mark.parametrize("method", ["standard", "minmax"])
+def test_statistics_over_several_row_blocks(rng, method):
+    """More rows than one statistics block (STATS_BLOCK_ROWS), weighted."""
+    n = 2 * STATS_BLOCK_ROWS + 123
+    X = rng.standard_normal((n, 3)) * [1.0, 1e3, 1e-3] + [5.0, -2e4, 0.0]
+    sw = rng.uniform(0, 3, n)
+    sw[::7] = 0
+    offset, scale = fit_scaling(X, method, sw)
+    expected = numpy_stats(X, method, sw)
+    assert_allclose(offset, expected[0], rtol=1e-12)
+    assert_allclose(scale, expected[1], rtol=1e-10)
