@@ -51,8 +51,9 @@ PARALLEL_MIN_MACS = 1 << 18
 
 PREDICT_BLOCK_ROWS = 512
 # The Jacobian's reverse pass runs n_outputs stacked rows per input row; blocks
-# hold about this many stacked rows, so its buffers stay small whatever n.
-JACOBIAN_BLOCK_ROWS = 512
+# hold about this many stacked rows, so its buffers stay bounded whatever n
+# (2 x 4096 x the widest layer) while each parallel region has rows to share.
+JACOBIAN_BLOCK_ROWS = 4096
 
 
 # Mini-batches of at least 2 * MIN_CHUNK_ROWS rows are cut into row chunks trained

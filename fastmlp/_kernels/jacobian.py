@@ -11,20 +11,22 @@ Maths (layers l = 0 .. L-1, H_l = f_l(U_l), U_l = H_{l-1} W_l + b_l):
             softmax P_k (e_k - P)
   backward  D_{l-1} = (D_l W_l^T) * f'_{l-1}(H_{l-1})    (same H for every k)
   input     J[r, k, :] = D_0[k, r, :] W_0^T
-The derivative f' is taken from the forward output, as in training
-(activations.activation_backward).
+The derivative f' is taken from the forward output, as in training (the
+row kernel of activations.activation_backward).
 
 Nothing allocates: acts/work come from a Workspace sized for ``block`` rows and
 D0/D1 hold n_outputs * block * max(layer width) values each.
 """
 
-from .._jit import composite_kernel, kernel
+from numba import prange
+
+from .._jit import composite_kernel, kernel, parallel_kernel
 from .activations import (
     ACT_EXP,
     ACT_IDENTITY,
     ACT_LOGISTIC,
     ACT_SOFTMAX,
-    activation_backward,
+    _activation_backward_row,
 )
 from .gemm import matmul_nt
 from .network import FAN_IN, FAN_OUT, forward, layer_view, weights
@@ -54,6 +56,23 @@ def output_seed(D, P, out_code):
                     D[k, r, k] = p * (T(1) - p)
                 elif out_code == ACT_EXP:
                     D[k, r, k] = p
+
+
+@parallel_kernel
+def stacked_activation_backward(dH, H, code, parallel):
+    """dH[k * nb + r] *= f'(H[r]) for every output block k: activation_backward
+    on the stacked deltas in one parallel region (not one per output).
+
+    dH (n_outputs * nb, fan), H (nb, fan) the forward outputs."""
+    if code == ACT_IDENTITY:
+        return
+    nb = H.shape[0]
+    if parallel:
+        for i in prange(dH.shape[0]):
+            _activation_backward_row(dH[i], H[i % nb], code)
+    else:
+        for i in range(dH.shape[0]):
+            _activation_backward_row(dH[i], H[i % nb], code)
 
 
 @composite_kernel
@@ -101,10 +120,7 @@ def input_jacobian(
             matmul_nt(dH, dU, W, parallel, work)  # (n_out * nb, fan_in)
             if layer > 0:
                 H = layer_view(acts, layout, layer - 1, nb)  # (nb, fan_in)
-                for k in range(n_out):
-                    activation_backward(
-                        dH[k * nb : (k + 1) * nb], H, act_code, parallel
-                    )
+                stacked_activation_backward(dH, H, act_code, parallel)
             cur, nxt = nxt, cur
         # cur holds D_{-1}: (n_out, nb, n_features), output k's rows in block k.
         for k in range(n_out):
