@@ -92,7 +92,7 @@ SOLVERS = [
 def learning_rate(batch_size):
     """A smaller step for online SGD: 400 momentum steps at LR diverge, and a
     diverging run amplifies rounding differences beyond any tolerance."""
-    return LR / 10 if batch_size == 1 else LR
+    return LR / 10 if batch_size == 1 else LR  # "auto", "full": LR
 
 
 def estimator_kw(solver, nesterov, batch_size):
@@ -120,17 +120,18 @@ def fit2(est, X, y):
         return est.fit(X, y)
 
 
-# 200 rows: "full" (and 100) are split into parallel row chunks (batch_split).
-@pytest.mark.parametrize("batch_size", [1, 16, 100, "full"])
+# 250 rows: batches of 100, "auto" (200) and "full" are split into parallel row
+# chunks (batch_split); 16, 100 and "auto" end with a shorter batch.
+@pytest.mark.parametrize("batch_size", [1, 16, 100, "auto", "full"])
 @pytest.mark.parametrize("solver,nesterov", SOLVERS)
 def test_regressor_updates_match_numpy_for_two_epochs(
     rng, solver, nesterov, batch_size
 ):
-    n = 200
+    n = 250
     X = rng.standard_normal((n, 4))
     Y = np.stack([np.sin(X[:, 0]) + X[:, 1], X[:, 2] * X[:, 3]], axis=1)
     est = fit2(MLPRegressor(**estimator_kw(solver, nesterov, batch_size)), X, Y)
-    B = n if batch_size == "full" else batch_size
+    B = {"full": n, "auto": min(200, n)}.get(batch_size, batch_size)
     coefs, intercepts = numpy_train(
         *glorot([4, 6, 5, 2], 0), X, Y, B, 2, solver, nesterov, ACT_IDENTITY,
         LOSS_SQUARED, learning_rate(batch_size),
