@@ -5,7 +5,6 @@ from itertools import chain
 from numbers import Integral
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -36,7 +35,7 @@ from ._kernels.activations import ACTIVATION_CODES
 from ._kernels.losses import LOSS_CODES
 from ._kernels.network import C_ACT, C_LOSS, C_OUT, N_CODES
 from ._params import ParamLayout, glorot_uniform
-from ._scaling import apply_scaling, fit_scaling, sparse_scaling_error
+from ._scaling import apply_scaling, fit_scaling
 from ._threads import numba_threads
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
@@ -130,8 +129,6 @@ class BaseMLP(BaseEstimator):
                 "computed on the first call and kept under warm_start and "
                 "partial_fit). Fit again without warm_start."
             )
-        elif fitted and sp.issparse(X) and self.input_scaling == "standard":
-            raise sparse_scaling_error("standard")
 
     def _fit_target_scaling(self, Y, sample_weight, first_pass):
         """Targets in the space the network is trained in (regressor only)."""
@@ -164,8 +161,8 @@ class BaseMLP(BaseEstimator):
             y = y.reshape((-1, 1))
         # Statistics from the data as given; the network sees the scaled copies
         # (no copy is made when a scaling option is None).
-        self._fit_input_scaling(X, sample_weight, first_pass)
         y = self._fit_target_scaling(y, sample_weight, first_pass)
+        self._fit_input_scaling(X, sample_weight, first_pass)
         X = self._transform_input(X)
 
         self.n_outputs_ = y.shape[1]
