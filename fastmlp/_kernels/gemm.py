@@ -616,12 +616,12 @@ def _tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b, t0, t1):
             j0 = p * NR
             nr = min(NR, N - j0)
             boff = b0 + p * pstride + k0 * ldb
-            if N <= NR // 2:  # one panel, at most half of it live: 1-vector rows
+            if nr <= NR // 2:  # at most half the panel live: 1-vector rows
                 for t in range(t0, t1):
                     i0 = t * MR
                     _ukr_half(
                         C,
-                        i0 * N,
+                        i0 * N + j0,
                         N,
                         A,
                         i0 * rsa + k0 * csa,
