@@ -161,7 +161,7 @@ def test_score_close_to_scikit_learn_with_shuffling_and_many_epochs():
 
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 def test_split_batches_match_scikit_learn(rng, solver, monkeypatch):
-    """Batches of 96 rows are trained as 3 parallel chunks of 32 (see
+    """Batches of 128 rows are trained as 4 parallel chunks of 32 (see
     _solver.batch_split); the chunks' gradients, losses and weight sums are added
     in order, so the model still matches scikit-learn's."""
     from fastmlp import _solver
@@ -180,7 +180,7 @@ def test_split_batches_match_scikit_learn(rng, solver, monkeypatch):
     sw = rng.uniform(0.5, 2.0, 300)
     kw = dict(
         hidden_layer_sizes=(13,),
-        batch_size=96,
+        batch_size=128,
         max_iter=3,
         random_state=0,
         solver=solver,
@@ -189,4 +189,4 @@ def test_split_batches_match_scikit_learn(rng, solver, monkeypatch):
         MLPClassifier(**kw), SkClassifier(**kw), X, y, sample_weight=sw
     )
     assert_same_model(ours, theirs, rtol=1e-6)
-    assert splits == [3]  # the fit really trained split batches
+    assert splits == [4]  # the fit really trained split batches

@@ -78,6 +78,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import JIT_DISABLED, kernel, parallel_kernel
+from .views import view1d, view2d
 
 MR = 8  # rows of C per micro-tile (8 broadcasts x 2 vectors = 16 zmm accumulators)
 NR_BYTES = 128  # columns of C per micro-tile: two 64-byte vectors (32 f32 / 16 f64)
@@ -615,12 +616,12 @@ def _tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b, t0, t1):
             j0 = p * NR
             nr = min(NR, N - j0)
             boff = b0 + p * pstride + k0 * ldb
-            if N <= NR // 2:  # one panel, at most half of it live: 1-vector rows
+            if nr <= NR // 2:  # at most half the panel live: 1-vector rows
                 for t in range(t0, t1):
                     i0 = t * MR
                     _ukr_half(
                         C,
-                        i0 * N,
+                        i0 * N + j0,
                         N,
                         A,
                         i0 * rsa + k0 * csa,
@@ -754,6 +755,75 @@ def _nt_row(C, A, B, i):
 
 
 # ---------------------------------------------------------------------------
+# Thin shapes (one output column, or a reduction of a few rows): no packing.
+# A packed panel would hold one live column of 32, or a micro-tile would load
+# and store its whole C tile for one or two FMAs; these loops are memory-bound
+# and run at the speed of reading their operands. Online SGD (batch 1) and
+# single-output regression hit them on every step.
+# ---------------------------------------------------------------------------
+
+SMALL_K = 3  # C = A.T @ B over at most this many rows of A and B: rank-K update
+
+
+@kernel
+def _dot_row(C, A, b, i, add):
+    """C[i, 0] (+)= A[i] . b (A (M, K), b (K,) contiguous)."""
+    T = C.dtype.type
+    a = A[i]
+    s = T(0)
+    for k in range(b.shape[0]):
+        s += a[k] * b[k]
+    if add:
+        C[i, 0] += s
+    else:
+        C[i, 0] = s
+
+
+@kernel
+def _rank_k_rows(C, A, B, i0, i1):
+    """Rows i0..i1-1 of C = A.T @ B for few rows K: C[i] = sum_k A[k, i] * B[k],
+    each row of C written in k order (vectorised over the columns)."""
+    K = A.shape[0]
+    for i in range(i0, i1):
+        c = C[i]
+        b = B[0]
+        a = A[0, i]
+        for j in range(c.shape[0]):
+            c[j] = a * b[j]
+        for k in range(1, K):
+            b = B[k]
+            a = A[k, i]
+            for j in range(c.shape[0]):
+                c[j] += a * b[j]
+
+
+@kernel
+def _gemv_t(c, A, b):
+    """c = A.T @ b for A (K, M), b (K,): axpy of A's contiguous rows in k order."""
+    for i in range(c.shape[0]):
+        c[i] = 0
+    for k in range(A.shape[0]):
+        a = A[k]
+        bk = b[k]
+        for i in range(c.shape[0]):
+            c[i] += a[i] * bk
+
+
+@parallel_kernel
+def _rank_k(C, A, B, parallel):
+    """C (M, N) = A.T @ B with A (K, M), B (K, N), K small; rows of C in blocks of
+    GROUP * MR, in parallel when asked (the arithmetic per row never changes)."""
+    M = C.shape[0]
+    rows = GROUP * MR
+    n_blocks = (M + rows - 1) // rows
+    if parallel:
+        for t in prange(n_blocks):
+            _rank_k_rows(C, A, B, intp(t * rows), intp(min(M, t * rows + rows)))
+    else:
+        _rank_k_rows(C, A, B, intp(0), intp(M))
+
+
+# ---------------------------------------------------------------------------
 # Public kernels
 # ---------------------------------------------------------------------------
 
@@ -806,7 +876,7 @@ def _strided_times_b(C, A, rsa, csa, B, accumulate, parallel, work):
             A,
             rsa,
             csa,
-            B.reshape(B.size),
+            view1d(B, 0, B.size),
             intp(0),
             N,
             NR,
@@ -825,6 +895,15 @@ def matmul_nn(C, A, B, accumulate, parallel, work):
     tiles of C; packing of B parallel over its panels. No allocation."""
     M, K = A.shape
     N = B.shape[1]
+    if N == 1:  # one output column: M dot products with B's only column
+        b = view1d(B, 0, K)
+        if parallel:
+            for i in prange(M):
+                _dot_row(C, A, b, intp(i), accumulate)
+        else:
+            for i in range(M):
+                _dot_row(C, A, b, intp(i), accumulate)
+        return
     if M < MR:  # GEMV rows: B streamed once per row, nothing to reuse a packing
         if parallel:
             for i in prange(M):
@@ -848,6 +927,9 @@ def matmul_nt(C, A, B, parallel, work):
     M, K = A.shape
     N = B.shape[0]
     NO = np.bool_(False)
+    if K == 1:  # outer product of A's and B's only columns
+        _rank_k(C, view2d(A, 0, 1, M), view2d(B, 0, 1, N), parallel)
+        return
     if M < MR:
         if parallel:
             for i in prange(M):
@@ -879,6 +961,12 @@ def matmul_tn(C, A, B, parallel, work):
     K, M = A.shape
     N = B.shape[1]
     NO = np.bool_(False)
+    if N == 1:  # one column: A.T @ b as axpy of A's rows
+        _gemv_t(view1d(C, 0, M), A, view1d(B, 0, K))
+        return
+    if 1 <= K <= SMALL_K:  # a few rows (small batch): rank-K update, no packing
+        _rank_k(C, A, B, parallel)
+        return
     if M < MR:
         if parallel:
             for i in prange(M):

@@ -110,37 +110,37 @@ def exp32(x):
 
 
 @inline_kernel
-def _expm1_small64(y):
-    """expm1(y) for |y| <= 0.5 by its Taylor series (degree 17, < 1e-18)."""
-    p = 1.0 / 355687428096000.0
-    p = p * y + 1.0 / 20922789888000.0
-    p = p * y + 1.0 / 1307674368000.0
-    p = p * y + 1.0 / 87178291200.0
-    p = p * y + 1.0 / 6227020800.0
-    p = p * y + 1.0 / 479001600.0
-    p = p * y + 1.0 / 39916800.0
-    p = p * y + 1.0 / 3628800.0
-    p = p * y + 1.0 / 362880.0
-    p = p * y + 1.0 / 40320.0
-    p = p * y + 1.0 / 5040.0
-    p = p * y + 1.0 / 720.0
-    p = p * y + 1.0 / 120.0
-    p = p * y + 1.0 / 24.0
-    p = p * y + 1.0 / 6.0
-    p = p * y + 0.5
-    p = p * y + 1.0
-    return p * y
+def _expm1_pos64(y):
+    """expm1(y) for 0 <= y <= 40, branch-free: with y = k ln 2 + r,
+    expm1(y) = 2^k * q(r) + (2^k - 1) where q(r) = exp(r) - 1 is evaluated as
+    r * (1 + r/2 + ...) (degree 13), so nothing cancels: k = 0 near zero, and
+    2^k - 1 >= 1 otherwise. One path for every y lets LLVM vectorise tanh64 (a
+    branch between two polynomials kept it scalar: 9.3 ns per element)."""
+    k = np.floor(y * 1.4426950408889634 + 0.5)
+    r = _fma(-k, 1.90821492927058770002e-10, _fma(-k, 6.93147180369123816490e-01, y))
+    q = 1.0 / 6227020800.0
+    q = q * r + 1.0 / 479001600.0
+    q = q * r + 1.0 / 39916800.0
+    q = q * r + 1.0 / 3628800.0
+    q = q * r + 1.0 / 362880.0
+    q = q * r + 1.0 / 40320.0
+    q = q * r + 1.0 / 5040.0
+    q = q * r + 1.0 / 720.0
+    q = q * r + 1.0 / 120.0
+    q = q * r + 1.0 / 24.0
+    q = q * r + 1.0 / 6.0
+    q = q * r + 0.5
+    q = q * r + 1.0
+    q = q * r
+    s = _bits_to_float((np.int64(np.int32(k)) + 1023) << 52)
+    return _fma(s, q, s - 1.0)
 
 
 @inline_kernel
 def tanh64(x):
     """tanh(x) for float64 x, vectorisable."""
     a = min(abs(x), 20.0)
-    y = 2.0 * a
-    if y <= 0.5:
-        e = _expm1_small64(y)
-    else:
-        e = exp64(y) - 1.0
+    e = _expm1_pos64(2.0 * a)
     t = e / (e + 2.0)
     if x != x:
         t = x

@@ -23,7 +23,7 @@ from collections import namedtuple
 import numpy as np
 from numba import prange
 
-from .._jit import composite_kernel, kernel, parallel_kernel
+from .._jit import composite_kernel, inline_kernel, kernel, parallel_kernel
 from .activations import activation_backward, bias_activation_forward
 from .gemm import matmul_nn, matmul_nt, matmul_tn
 from .losses import loss_forward_backward
@@ -35,6 +35,7 @@ from .sparse import (
     input_forward,
     input_weight_grad,
 )
+from .views import view1d, view2d
 
 W_OFF, B_OFF, FAN_IN, FAN_OUT, A_OFF = 0, 1, 2, 3, 4
 
@@ -67,24 +68,20 @@ H_LR, H_MOMENTUM, H_NESTEROV, H_BETA_1, H_BETA_2, H_EPSILON, H_ALPHA = range(7)
 N_HP = 7
 
 
-@kernel
+@inline_kernel
 def layer_view(buf, layout, layer, n_rows):
     """The (n_rows, fan_out) block of ``buf`` that belongs to ``layer``."""
-    off = layout[layer, A_OFF]
-    fan_out = layout[layer, FAN_OUT]
-    return buf[off : off + n_rows * fan_out].reshape((n_rows, fan_out))
+    return view2d(buf, layout[layer, A_OFF], n_rows, layout[layer, FAN_OUT])
 
 
-@kernel
+@inline_kernel
 def weights(theta, layout, layer):
     """Views (W, b) of layer ``layer`` into theta: W (fan_in, fan_out), b (fan_out,)."""
-    fan_in = layout[layer, FAN_IN]
-    fan_out = layout[layer, FAN_OUT]
-    w = layout[layer, W_OFF]
-    b = layout[layer, B_OFF]
     return (
-        theta[w : w + fan_in * fan_out].reshape((fan_in, fan_out)),
-        theta[b : b + fan_out],
+        view2d(
+            theta, layout[layer, W_OFF], layout[layer, FAN_IN], layout[layer, FAN_OUT]
+        ),
+        view1d(theta, layout[layer, B_OFF], layout[layer, FAN_OUT]),
     )
 
 

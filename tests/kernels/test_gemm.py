@@ -45,6 +45,11 @@ SHAPES = [
     (257, 65, 129),
     (2, 9, 0),
     (16, 40, 0),
+    (1, 1, 32),  # GEMV with one output column (dot path)
+    (70, 1, 45),  # one output column, many rows (dot / axpy paths)
+    (32, 40, 2),  # two-row reduction: A.T @ B as a rank-2 update
+    (150, 33, 3),  # rank-3 update over several row blocks
+    (33, 1, 1),  # K = 1 and N = 1 together
     pytest.param((128, 512, 784), marks=needs_jit),
 ]
 
