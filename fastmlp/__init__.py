@@ -1,6 +1,21 @@
-"""fastmlp: Numba-compiled multilayer perceptrons with scikit-learn's API."""
+"""fastmlp: Numba-compiled multilayer perceptrons with scikit-learn's API.
 
-from ._estimators import MLPClassifier, MLPRegressor
+The estimators are loaded on first access (PEP 562), so ``import fastmlp`` costs
+a few milliseconds; ``from fastmlp import MLPClassifier`` then imports
+scikit-learn, SciPy and Numba, most of it scikit-learn's own import time.
+"""
 
 __version__ = "0.1.0.dev0"
 __all__ = ["MLPClassifier", "MLPRegressor", "__version__"]
+
+
+def __getattr__(name):
+    if name in ("MLPClassifier", "MLPRegressor"):
+        from . import _estimators
+
+        return getattr(_estimators, name)
+    raise AttributeError(f"module 'fastmlp' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -38,9 +38,23 @@ class Compile:
             return _run(SCRIPT, cache)
 
     def track_import_seconds(self):
+        """``import fastmlp`` alone (the estimators load on first access)."""
         with tempfile.TemporaryDirectory() as cache:
             return _run("import fastmlp", cache)
+
+    def track_import_estimators_seconds(self):
+        """``from fastmlp import MLPClassifier``: scikit-learn, SciPy, Numba and
+        the kernel modules (compare track_import_sklearn_seconds)."""
+        with tempfile.TemporaryDirectory() as cache:
+            return _run("from fastmlp import MLPClassifier", cache)
+
+    def track_import_sklearn_seconds(self):
+        """scikit-learn's own MLP import, the floor under the line above."""
+        with tempfile.TemporaryDirectory() as cache:
+            return _run("from sklearn.neural_network import MLPClassifier", cache)
 
     track_cold_start_seconds.unit = "seconds"
     track_warm_cache_seconds.unit = "seconds"
     track_import_seconds.unit = "seconds"
+    track_import_estimators_seconds.unit = "seconds"
+    track_import_sklearn_seconds.unit = "seconds"

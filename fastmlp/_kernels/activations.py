@@ -83,7 +83,7 @@ def bias_activation_forward(Z, b, code, parallel):
 
 
 @kernel
-def _activation_backward_row(dz, a, code):
+def activation_backward_row(dz, a, code):
     T = dz.dtype.type
     n = dz.shape[0]
     if code == ACT_RELU:
@@ -108,7 +108,7 @@ def activation_backward(dZ, A, code, parallel):
         return
     if parallel:
         for i in prange(dZ.shape[0]):
-            _activation_backward_row(dZ[i], A[i], code)
+            activation_backward_row(dZ[i], A[i], code)
     else:
         for i in range(dZ.shape[0]):
-            _activation_backward_row(dZ[i], A[i], code)
+            activation_backward_row(dZ[i], A[i], code)

@@ -26,7 +26,7 @@ from .activations import (
     ACT_IDENTITY,
     ACT_LOGISTIC,
     ACT_SOFTMAX,
-    _activation_backward_row,
+    activation_backward_row,
 )
 from .gemm import matmul_nt
 from .network import FAN_IN, FAN_OUT, forward, layer_view, weights
@@ -69,10 +69,10 @@ def stacked_activation_backward(dH, H, code, parallel):
     nb = H.shape[0]
     if parallel:
         for i in prange(dH.shape[0]):
-            _activation_backward_row(dH[i], H[i % nb], code)
+            activation_backward_row(dH[i], H[i % nb], code)
     else:
         for i in range(dH.shape[0]):
-            _activation_backward_row(dH[i], H[i % nb], code)
+            activation_backward_row(dH[i], H[i % nb], code)
 
 
 @composite_kernel
