@@ -56,12 +56,18 @@ one tile and is computed by one ``_ukr`` call sequence (k blocks in order), so t
 grouping, the thread count and parallel=True/False cannot change a single bit.
 Packing is a copy, parallel over panels.
 
-Narrow C (N <= NR/2, e.g. a 10-class output layer in float32) uses ``_ukr_half``,
-the same kernel with one vector per row, instead of computing half padding.
+A panel with at most NR/2 live columns (a 10-class output layer in float32, or
+the last 4 columns of a 100-wide layer) uses ``_ukr_half``, the same kernel with
+one vector per row, instead of computing half padding. B is packed only when more
+than PACK_MIN_TILES - 1 row tiles reuse it; smaller products read it in place.
 
 Small M (fewer rows than one tile, e.g. batch size 1) packs nothing: A @ B and
 A.T @ B run each row of C as a GEMV through ``_ukr1`` (1 row x 4 vectors, B read
 in place), A @ B.T as N dot products of contiguous rows. Both are memory-bound.
+Thin shapes skip the micro-kernel altogether: one output column (N = 1) is M dot
+products (A @ b) or an axpy over A's rows (A.T @ b), and A.T @ B over at most
+SMALL_K rows (K = batch rows of 1-3, or A @ B.T with K = 1) is a rank-K update;
+online SGD and single-output regression hit these on every step.
 
 Measured (bench/gemm_gflops.py, 1 core of the 2-core znver4 dev VM, float32):
 128x784 @ 784x512 108 GFLOP/s vs OpenBLAS 99; the nt and tn backward shapes
