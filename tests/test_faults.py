@@ -287,3 +287,32 @@ def test_fit_in_a_worker_thread_leaves_signal_handling_alone():
         t.join()
     assert out == [2]
     assert signal.getsignal(signal.SIGINT) is handler
+
+
+def test_interrupted_lbfgs_rolls_back(monkeypatch):
+    """scikit-learn's L-BFGS path catches no KeyboardInterrupt; fastmlp lets it
+    through too, and the call is rolled back: a warm-started model keeps its
+    previous weights instead of SciPy's half-finished iterate."""
+    X = np.random.default_rng(0).standard_normal((100, 4))
+    est = MLPRegressor(
+        hidden_layer_sizes=(4,), solver="lbfgs", max_iter=5, warm_start=True
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, X[:, 0])
+    before = copy.deepcopy(vars(est))
+    calls, kernel = [], solver.forward_backward
+
+    def interrupted(*args):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return kernel(*args)
+
+    monkeypatch.setattr(solver, "forward_backward", interrupted)
+    threads = numba.get_num_threads()
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, X[:, 0])
+    assert len(calls) == 4
+    assert numba.get_num_threads() == threads
+    assert_state_unchanged(est, before)
