@@ -279,14 +279,20 @@ def test_partial_fit_unknown_label(fitted):
         assert_state_unchanged(ours, before)
 
 
-def test_failed_fit_is_fast_to_reject():
-    """Validation comes before any compiled work: a bad call on a fresh
-    estimator builds no network (no coefs_, no optimizer)."""
-    est = MLPRegressor(hidden_layer_sizes=(3,))
+@pytest.mark.parametrize("case", ["nan_X", "X_3d", "y_too_short", "X_strings"])
+def test_bad_input_is_rejected_before_any_training_work(monkeypatch, case):
+    """Validation comes first: a bad call never reaches weight initialisation or
+    the compiled solver, so it fails fast."""
+    import fastmlp._estimators as estimators
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("training work started on bad input")
+
+    monkeypatch.setattr(estimators, "glorot_uniform", forbidden)
+    monkeypatch.setattr(estimators._solver, "fit_stochastic", forbidden)
     X, y = data("reg")
     with pytest.raises(ValueError):
-        est.fit(with_value(X, np.nan), y)
-    assert not hasattr(est, "coefs_") and not hasattr(est, "_optimizer")
+        MLPRegressor(hidden_layer_sizes=(3,)).fit(*FIT_CASES[case](X, y))
 
 
 @pytest.mark.parametrize("kind", ["clf", "reg"])

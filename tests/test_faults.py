@@ -76,7 +76,7 @@ def numpy_first_bad_batch(X, y, coefs, intercepts, lr, batch):
     return -1
 
 
-def diverging_regressor(X, y, coefs, intercepts, lr):
+def diverging_regressor(X, y, coefs, intercepts, lr, batch_size=4):
     """A fitted regressor whose next warm-start epoch runs plain SGD from the
     given weights with learning rate lr."""
     est = MLPRegressor(
@@ -86,7 +86,7 @@ def diverging_regressor(X, y, coefs, intercepts, lr):
         momentum=0.0,
         alpha=0.0,
         shuffle=False,
-        batch_size=4,
+        batch_size=batch_size,
         learning_rate_init=1e-6,
         max_iter=1,
         random_state=0,
@@ -101,14 +101,18 @@ def diverging_regressor(X, y, coefs, intercepts, lr):
     return est
 
 
-def test_divergence_stops_at_the_batch_where_it_happens(monkeypatch):
-    X, y, coefs, intercepts = linear_problem()
-    lr = 0.5
-    expected = numpy_first_bad_batch(X, y, coefs, intercepts, lr, batch=4)
-    n_batches = len(X) // 4
+# (rows, batch size, learning rate): 64- and 128-row batches take the split
+# path (chunks trained in parallel, gradients merged before the step).
+@pytest.mark.parametrize(
+    "n, batch, lr", [(400, 4, 0.5), (2000, 64, 1.0), (4000, 128, 1.0)]
+)
+def test_divergence_stops_at_the_batch_where_it_happens(monkeypatch, n, batch, lr):
+    X, y, coefs, intercepts = linear_problem(n)
+    expected = numpy_first_bad_batch(X, y, coefs, intercepts, lr, batch=batch)
+    n_batches = -(-len(X) // batch)
     assert 0 < expected < n_batches - 1  # diverges mid-epoch, not at its end
 
-    est = diverging_regressor(X, y, coefs, intercepts, lr)
+    est = diverging_regressor(X, y, coefs, intercepts, lr, batch)
     before = copy.deepcopy(vars(est))
     returned = spy_epochs(monkeypatch)
     with pytest.raises(ValueError, match=DIVERGED):
