@@ -8,7 +8,10 @@ that the same ``random_state`` gives the same model. Only the work inside an epo
 moved into compiled code.
 """
 
+import signal
+import threading
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.optimize
@@ -221,6 +224,51 @@ def hyperparameters(est):
     return hp
 
 
+DIVERGED_MESSAGE = (
+    "Solver produced non-finite parameter weights. The input data may"
+    " contain large values and need to be preprocessed."
+)
+
+
+class _Interrupt:
+    """Ctrl-C requests seen while ``deferred_interrupt`` is active."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __call__(self, signum, frame):
+        if self.requested:  # a second Ctrl-C does not wait for the epoch to end
+            raise KeyboardInterrupt
+        self.requested = True
+
+
+@contextmanager
+def deferred_interrupt():
+    """Turn SIGINT into a request that the epoch loop honours between epochs.
+
+    Python runs signal handlers only between bytecodes, so a KeyboardInterrupt
+    could otherwise land in the middle of an epoch's bookkeeping (n_iter_
+    counted but loss_curve_ not appended, theta newer than t_). The loop checks
+    the request once an epoch's bookkeeping is complete, so an interrupted fit
+    ends consistently at its last completed epoch. Only Python's default
+    handler, in the main thread, is replaced (signal handlers can be set only
+    there, and only the main thread ever receives KeyboardInterrupt); a
+    user's own handler is left alone. A second Ctrl-C raises KeyboardInterrupt
+    at once, and the fit is then rolled back by the estimator."""
+    interrupt = _Interrupt()
+    install = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    if install:
+        signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield interrupt
+    finally:
+        if install:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
     """Train ``theta`` in place with sgd/adam; sets the estimator's bookkeeping
     attributes exactly as scikit-learn's ``_fit_stochastic`` does.
@@ -312,13 +360,15 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
     hp = hyperparameters(est)
     sqnorm = optimizers.squared_norm(theta[: layout.n_coef])
 
-    try:
+    with deferred_interrupt() as interrupt:
         est.n_iter_ = 0
         for _ in range(est.max_iter):
+            if interrupt.requested:
+                break
             if est.shuffle:
                 sample_idx = sk_shuffle(sample_idx, random_state=rs)
             hp[H_LR] = opt.learning_rate
-            accumulated, opt.t, sqnorm = train_epoch(
+            accumulated, opt.t, sqnorm, diverged = train_epoch(
                 theta,
                 opt.moments,
                 ws.buffers,
@@ -333,6 +383,11 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
                 opt.t,
                 sqnorm,
             )
+            if diverged >= 0 and not early_stopping:
+                # Stopped inside the epoch, right after the batch whose loss or
+                # weights went non-finite; the estimator restores its previous
+                # state (BaseMLP._fit).
+                raise ValueError(DIVERGED_MESSAGE)
             est.n_iter_ += 1
             est.loss_ = np.float64(accumulated / n_samples)
             est.t_ += n_samples
@@ -344,6 +399,20 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
                 est._set_weights(theta, layout)
             _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val)
             opt.iteration_ends(est.t_)
+
+            if diverged >= 0:
+                # With early stopping scikit-learn trains on with non-finite
+                # weights until max_iter, then restores the best weights
+                # (gh-29504). The diverged epoch is recorded as it would be (its
+                # loss and validation score are not finite) and training stops
+                # here, with the same best weights.
+                warnings.warn(
+                    "Training diverged (non-finite loss or weights) in iteration"
+                    " %d; stopping, with the best weights found by early "
+                    "stopping." % est.n_iter_,
+                    ConvergenceWarning,
+                )
+                break
 
             if est._no_improvement_count > est.n_iter_no_change:
                 if early_stopping:
@@ -370,9 +439,10 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
                     "reached and the optimization hasn't converged yet." % est.max_iter,
                     ConvergenceWarning,
                 )
-    except KeyboardInterrupt:
-        # train_epoch returns only at epoch ends, so theta is never half-updated.
-        warnings.warn("Training interrupted by user.")
+        if interrupt.requested:
+            # scikit-learn's reaction: warn and keep the model trained so far,
+            # here exactly the last completed epoch.
+            warnings.warn("Training interrupted by user.")
 
     if early_stopping:
         est.coefs_ = est._best_coefs

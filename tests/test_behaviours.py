@@ -1084,7 +1084,10 @@ def test_huge_learning_rate_sgd_diverges(kind):
 
 
 def test_diverging_with_early_stopping_keeps_best_weights():
-    """sklearn gh-29504: the validation score becomes NaN (a float), no error."""
+    """sklearn gh-29504: the validation score becomes NaN (a float), no error, and
+    the best weights are restored. scikit-learn trains on with NaN weights until
+    max_iter; fastmlp stops in the epoch that diverged (issue 7), after recording
+    it, so its curves are a prefix of scikit-learn's."""
     X, y = reg_data(n=60)
     X = X * 1e3
     kw = dict(
@@ -1107,8 +1110,11 @@ def test_diverging_with_early_stopping_keeps_best_weights():
     assert str(theirs.validation_scores_[-1]) == "nan"
     assert isinstance(ours.validation_scores_[-1], float)
     assert str(ours.validation_scores_[-1]) == "nan"
-    assert_allclose(ours.validation_scores_, theirs.validation_scores_, rtol=1e-5)
-    assert ours.n_iter_ == theirs.n_iter_
+    k = ours.n_iter_
+    assert 1 < k < theirs.n_iter_
+    assert_allclose(ours.validation_scores_, theirs.validation_scores_[:k], rtol=1e-5)
+    assert not np.isfinite(ours.loss_curve_[-1])
+    assert_allclose(ours.loss_curve_[:-1], theirs.loss_curve_[: k - 1], rtol=1e-5)
     assert_same_weights(ours, theirs, rtol=1e-5)
 
 

@@ -88,3 +88,32 @@ class ThreadScaling:
     def time_fit(self, key, n_jobs):
         cls = estimator("fastmlp", self.w.task)
         quiet_fit(cls(n_jobs=n_jobs, **self.w.params()), self.X, self.y)
+
+
+class LargeFloat32Fit:
+    """Peak memory of one epoch on a tall float32 matrix (issue 7: no hidden copies
+    of X). 2,000,000 x 100 in the "regular" profile, 1/10 of it in "fast"; see
+    bench/memory.py for the same measurement with the baseline split out."""
+
+    params = (IMPLS,)
+    param_names = ["impl"]
+    timeout = 900
+
+    def setup(self, impl):
+        import numpy as np
+
+        rows = 2_000_000 if SCALE == 1.0 else 200_000
+        rng = np.random.default_rng(0)
+        self.X = np.empty((rows, 100), dtype=np.float32)
+        for start in range(0, rows, 65536):
+            rng.standard_normal(out=self.X[start : start + 65536], dtype=np.float32)
+        self.y = (self.X[:, 0] + self.X[:, 1] > 0).astype(np.int64)
+        self.kw = dict(
+            hidden_layer_sizes=(32,), batch_size=256, max_iter=1, random_state=0
+        )
+        self.cls = estimator(impl, "clf")
+        if impl == "fastmlp":
+            quiet_fit(self.cls(**self.kw), self.X[:300], self.y[:300])
+
+    def peakmem_fit(self, impl):
+        quiet_fit(self.cls(**self.kw), self.X, self.y)

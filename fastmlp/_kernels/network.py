@@ -238,9 +238,16 @@ def train_epoch(
     theta (n_params,) updated in place; opt (2, n_params): SGD velocity in opt[0],
     Adam m, v in opt[0], opt[1]; ``buf`` the fit's Buffers. ``t`` is Adam's
     update count and ``sqnorm`` is ||coefficients||^2 for the current theta.
-    Returns (sum over batches of batch_loss * batch_rows, t, sqnorm), with
-    batch_loss the scikit-learn batch objective:
+    Returns (sum over batches of batch_loss * batch_rows, t, sqnorm, diverged),
+    with batch_loss the scikit-learn batch objective:
     weighted mean loss + 0.5 * alpha * sqnorm / sw_sum.
+
+    ``diverged`` is -1 after a full epoch. When a batch's loss or the
+    coefficients' squared norm after its step is not finite, the epoch stops
+    right after that batch and ``diverged`` is the batch's index (0-based):
+    theta and opt are then garbage, for the caller to discard. The check reads
+    two scalars the loop computes anyway, so a finite epoch's arithmetic is
+    unchanged.
     """
     n = idx.shape[0]
     n_coef = layout[0, B_OFF]
@@ -250,6 +257,7 @@ def train_epoch(
     split = buf.G.shape[0] > 1
     alpha = hp[H_ALPHA]
     accumulated = 0.0
+    diverged = -1
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         nb = stop - start
@@ -340,7 +348,10 @@ def train_epoch(
                 hp[H_NESTEROV] != 0.0,
                 step_parallel,
             )
-    return accumulated, t, sqnorm
+        if not (np.isfinite(batch_loss) and np.isfinite(sqnorm)):
+            diverged = start // batch_size
+            break
+    return accumulated, t, sqnorm, diverged
 
 
 @composite_kernel
