@@ -25,6 +25,7 @@ from ._kernels.network import (
     C_CHUNK_ROWS,
     C_PARALLEL,
     C_SOLVER,
+    C_SPLIT_PARALLEL,
     C_STEP_PARALLEL,
     H_ALPHA,
     H_BETA_1,
@@ -42,6 +43,7 @@ from ._kernels.network import (
     train_epoch,
 )
 from ._kernels.sparse import CSRMatrix, CSRRows
+from ._threads import parallel_allowed
 
 # A step runs its kernels' prange branches only when it has enough work to pay
 # for waking the thread pool. Decided from shapes alone so that the result never
@@ -67,7 +69,14 @@ STEP_PARALLEL_MIN_PARAMS = 1 << 16
 
 
 def use_parallel(n_rows, n_coef):
-    return n_rows >= PARALLEL_MIN_ROWS and n_rows * n_coef >= PARALLEL_MIN_MACS
+    """Whether kernels on n_rows rows of a network with n_coef weights take their
+    prange branches: enough work, and a process and thread allowed to run parallel
+    regions (_threads.parallel_allowed; the serial branches compute the same bits)."""
+    return (
+        n_rows >= PARALLEL_MIN_ROWS
+        and n_rows * n_coef >= PARALLEL_MIN_MACS
+        and parallel_allowed()
+    )
 
 
 def batch_split(batch_size):
@@ -300,13 +309,15 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
         batch_rows=batch_size,
     )
     codes = codes.copy()
+    parallel_ok = parallel_allowed()
     codes[C_PARALLEL] = int(n_split == 1 and use_parallel(batch_size, layout.n_coef))
     # With a split batch the step runs in parallel too, so no long serial stretch
     # lets the thread pool fall asleep between batches (waking it costs more than
     # the step on small nets: measured 190 vs 100 us per W1 step).
     codes[C_STEP_PARALLEL] = int(
-        n_split > 1 or layout.n_params >= STEP_PARALLEL_MIN_PARAMS
+        parallel_ok and (n_split > 1 or layout.n_params >= STEP_PARALLEL_MIN_PARAMS)
     )
+    codes[C_SPLIT_PARALLEL] = int(parallel_ok)
     codes[C_CHUNK_ROWS] = chunk_rows
     codes[C_SOLVER] = SOLVER_ADAM if est.solver == "adam" else SOLVER_SGD
     hp = hyperparameters(est)
