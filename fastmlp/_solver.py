@@ -43,6 +43,7 @@ from ._kernels.network import (
     train_epoch,
 )
 from ._kernels.sparse import CSRMatrix, CSRRows
+from ._progress import Progress
 from ._threads import parallel_allowed
 
 # A step runs its kernels' prange branches only when it has enough work to pay
@@ -203,18 +204,16 @@ class OptimizerState:
                 float(self.learning_rate_init) / (time_step + 1) ** self.power_t
             )
 
-    def trigger_stopping(self, msg, verbose):
+    def trigger_stopping(self, msg, say):
+        """scikit-learn's stopping rule; ``say`` reports its message (Progress.say)."""
         if self.solver == "adam" or self.lr_schedule != "adaptive":
-            if verbose:
-                print(msg + " Stopping.")
+            say(msg + " Stopping.")
             return True
         if self.learning_rate <= 1e-6:
-            if verbose:
-                print(msg + " Learning rate too small. Stopping.")
+            say(msg + " Learning rate too small. Stopping.")
             return True
         self.learning_rate /= 5.0
-        if verbose:
-            print(msg + " Setting learning rate to %f" % self.learning_rate)
+        say(msg + " Setting learning rate to %f" % self.learning_rate)
         return False
 
 
@@ -322,6 +321,8 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
     codes[C_SOLVER] = SOLVER_ADAM if est.solver == "adam" else SOLVER_SGD
     hp = hyperparameters(est)
     sqnorm = optimizers.squared_norm(theta[: layout.n_coef])
+    # partial_fit trains one epoch per call: scikit-learn's line, never a bar.
+    progress = Progress(bool(est.verbose) if incremental else est.verbose, est.max_iter)
 
     try:
         est.n_iter_ = 0
@@ -348,12 +349,13 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
             est.loss_ = np.float64(accumulated / n_samples)
             est.t_ += n_samples
             est.loss_curve_.append(est.loss_)
-            if est.verbose:
-                print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+            progress.epoch(est.n_iter_, est.loss_)
 
             if early_stopping:
                 est._set_weights(theta, layout)
-            _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val)
+            _update_no_improvement_count(
+                est, early_stopping, X_val, y_val, sw_val, progress
+            )
             opt.iteration_ends(est.t_)
 
             if est._no_improvement_count > est.n_iter_no_change:
@@ -368,7 +370,7 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
                         "Training loss did not improve more than tol=%f"
                         " for %d consecutive epochs." % (est.tol, est.n_iter_no_change)
                     )
-                if opt.trigger_stopping(msg, est.verbose):
+                if opt.trigger_stopping(msg, progress.say):
                     break
                 est._no_improvement_count = 0
 
@@ -384,6 +386,8 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
     except KeyboardInterrupt:
         # train_epoch returns only at epoch ends, so theta is never half-updated.
         warnings.warn("Training interrupted by user.")
+    finally:
+        progress.close()
 
     if early_stopping:
         est.coefs_ = est._best_coefs
@@ -392,12 +396,11 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
         est._set_weights(theta, layout)
 
 
-def _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val):
+def _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val, progress):
     if early_stopping:
         val_score = est._score(X_val, y_val, sample_weight=sw_val)
         est.validation_scores_.append(val_score)
-        if est.verbose:
-            print("Validation score: %f" % est.validation_scores_[-1])
+        progress.validation(est.validation_scores_[-1])
         last_valid_score = est.validation_scores_[-1]
         if last_valid_score < (est.best_validation_score_ + est.tol):
             est._no_improvement_count += 1
