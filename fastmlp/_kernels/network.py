@@ -179,7 +179,9 @@ def chunk_forward_backward(
     r0 = c * chunk_rows
     r1 = min(r0 + chunk_rows, nb)
     Xc = batch_input(xb[r0:r1], X, idx, start + r0, start + r1)
-    sw_sums[c] = gather_targets(yb[r0:r1], swb[r0:r1], Y, sw, idx, start + r0, start + r1)
+    sw_sums[c] = gather_targets(
+        yb[r0:r1], swb[r0:r1], Y, sw, idx, start + r0, start + r1
+    )
     losses[c] = forward_backward(
         G[c],
         acts[c],
