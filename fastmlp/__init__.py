@@ -6,7 +6,7 @@ scikit-learn, SciPy and Numba, most of it scikit-learn's own import time.
 """
 
 __version__ = "0.1.0.dev0"
-__all__ = ["MLPClassifier", "MLPRegressor", "__version__"]
+__all__ = ["MLPClassifier", "MLPRegressor", "from_sklearn", "__version__"]
 
 
 def __getattr__(name):
@@ -14,6 +14,10 @@ def __getattr__(name):
         from . import _estimators
 
         return getattr(_estimators, name)
+    if name == "from_sklearn":
+        from ._interop import from_sklearn
+
+        return from_sklearn
     raise AttributeError(f"module 'fastmlp' has no attribute {name!r}")
 
 

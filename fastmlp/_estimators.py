@@ -375,6 +375,47 @@ class BaseMLP(BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
+    # ------------------------------------------------------------- interop
+    def to_sklearn(self):
+        """The fitted model as a scikit-learn estimator.
+
+        Returns a fitted :class:`sklearn.neural_network.MLPClassifier` or
+        ``MLPRegressor`` with the same parameters (less ``n_jobs`` and the
+        scaling options), weights and fitted attributes, so its ``predict``,
+        ``predict_proba`` and ``score`` give this model's results (to rounding).
+        ``input_scaling`` and, for the identity output, ``target_scaling`` are
+        folded into the first and last layers' weights; a Poisson regressor
+        with ``target_scaling`` raises a ValueError. Useful to hand the model
+        to tools that know scikit-learn's classes (e.g. skl2onnx).
+
+        Returns
+        -------
+        est : sklearn.neural_network.MLPClassifier or MLPRegressor
+        """
+        from ._interop import to_sklearn
+
+        return to_sklearn(self)
+
+    @classmethod
+    def from_sklearn(cls, est):
+        """A fitted fastmlp model from a fitted scikit-learn MLP.
+
+        Parameters
+        ----------
+        est : sklearn.neural_network.MLPClassifier or MLPRegressor
+            Fitted; its parameters, weights and fitted attributes are copied
+            (``n_jobs`` and the scaling options keep their defaults).
+
+        Returns
+        -------
+        model : MLPClassifier or MLPRegressor
+            Of this class; predictions equal scikit-learn's to rounding, and
+            ``partial_fit``/``warm_start`` continue from its weights.
+        """
+        from ._interop import from_sklearn
+
+        return from_sklearn(est, cls)
+
 
 _COMMON_PARAMS_DOC = """
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)

@@ -116,17 +116,31 @@ def overload_kernel(stub):
     return overload(stub, jit_options={"fastmath": FASTMATH, "error_model": "numpy"})
 
 
+# Set by launch_threading_layer: the layer's name ("omp", "tbb", "workqueue") and
+# the process that loaded it. Numba's GNU OpenMP layer records that pid too, and
+# terminates any process forked from it that enters a parallel region
+# (_threads.parallel_allowed runs the serial branches there instead).
+THREADING_LAYER = None
+LAUNCH_PID = None
+
+
 def launch_threading_layer():
     """Load Numba's threading layer and register its symbols (idempotent, ~25 ms).
 
     Numba does this itself when it *compiles* a parallel function, but not when it
     loads one from the on-disk cache; a cached parallel kernel then calls into
-    unresolved symbols. Loading the layer starts no threads (GNU OpenMP creates
-    its team at the first parallel region), so fork-before-fit stays safe."""
+    unresolved symbols. Loading the layer starts no threads, but with GNU OpenMP
+    a process forked after this point is killed ("Terminating: fork() called from
+    a process already using GNU OpenMP") as soon as it enters a parallel region,
+    whether or not the parent ever ran one; fastmlp's kernels take their serial
+    branches in such a child (``_threads.parallel_allowed``)."""
+    global THREADING_LAYER, LAUNCH_PID
     if not JIT_DISABLED:
         from numba.np.ufunc.parallel import _launch_threads
 
         _launch_threads()
+        THREADING_LAYER = numba.threading_layer()
+        LAUNCH_PID = os.getpid()
 
 
 launch_threading_layer()

@@ -11,7 +11,7 @@ moved into compiled code.
 import signal
 import threading
 import warnings
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 
 import numpy as np
 import scipy.optimize
@@ -28,6 +28,7 @@ from ._kernels.network import (
     C_CHUNK_ROWS,
     C_PARALLEL,
     C_SOLVER,
+    C_SPLIT_PARALLEL,
     C_STEP_PARALLEL,
     H_ALPHA,
     H_BETA_1,
@@ -45,6 +46,8 @@ from ._kernels.network import (
     train_epoch,
 )
 from ._kernels.sparse import CSRMatrix, CSRRows
+from ._progress import Progress
+from ._threads import parallel_allowed
 
 # A step runs its kernels' prange branches only when it has enough work to pay
 # for waking the thread pool. Decided from shapes alone so that the result never
@@ -70,7 +73,14 @@ STEP_PARALLEL_MIN_PARAMS = 1 << 16
 
 
 def use_parallel(n_rows, n_coef):
-    return n_rows >= PARALLEL_MIN_ROWS and n_rows * n_coef >= PARALLEL_MIN_MACS
+    """Whether kernels on n_rows rows of a network with n_coef weights take their
+    prange branches: enough work, and a process and thread allowed to run parallel
+    regions (_threads.parallel_allowed; the serial branches compute the same bits)."""
+    return (
+        n_rows >= PARALLEL_MIN_ROWS
+        and n_rows * n_coef >= PARALLEL_MIN_MACS
+        and parallel_allowed()
+    )
 
 
 def batch_split(batch_size):
@@ -197,18 +207,16 @@ class OptimizerState:
                 float(self.learning_rate_init) / (time_step + 1) ** self.power_t
             )
 
-    def trigger_stopping(self, msg, verbose):
+    def trigger_stopping(self, msg, say):
+        """scikit-learn's stopping rule; ``say`` reports its message (Progress.say)."""
         if self.solver == "adam" or self.lr_schedule != "adaptive":
-            if verbose:
-                print(msg + " Stopping.")
+            say(msg + " Stopping.")
             return True
         if self.learning_rate <= 1e-6:
-            if verbose:
-                print(msg + " Learning rate too small. Stopping.")
+            say(msg + " Learning rate too small. Stopping.")
             return True
         self.learning_rate /= 5.0
-        if verbose:
-            print(msg + " Setting learning rate to %f" % self.learning_rate)
+        say(msg + " Setting learning rate to %f" % self.learning_rate)
         return False
 
 
@@ -348,19 +356,24 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
         batch_rows=batch_size,
     )
     codes = codes.copy()
+    parallel_ok = parallel_allowed()
     codes[C_PARALLEL] = int(n_split == 1 and use_parallel(batch_size, layout.n_coef))
     # With a split batch the step runs in parallel too, so no long serial stretch
     # lets the thread pool fall asleep between batches (waking it costs more than
     # the step on small nets: measured 190 vs 100 us per W1 step).
     codes[C_STEP_PARALLEL] = int(
-        n_split > 1 or layout.n_params >= STEP_PARALLEL_MIN_PARAMS
+        parallel_ok and (n_split > 1 or layout.n_params >= STEP_PARALLEL_MIN_PARAMS)
     )
+    codes[C_SPLIT_PARALLEL] = int(parallel_ok)
     codes[C_CHUNK_ROWS] = chunk_rows
     codes[C_SOLVER] = SOLVER_ADAM if est.solver == "adam" else SOLVER_SGD
     hp = hyperparameters(est)
     sqnorm = optimizers.squared_norm(theta[: layout.n_coef])
+    # partial_fit trains one epoch per call: scikit-learn's line, never a bar.
+    progress = Progress(bool(est.verbose) if incremental else est.verbose, est.max_iter)
 
-    with deferred_interrupt() as interrupt:
+    # closing(progress): the tqdm bar is closed on every exit, errors included.
+    with deferred_interrupt() as interrupt, closing(progress):
         est.n_iter_ = 0
         for _ in range(est.max_iter):
             if interrupt.requested:
@@ -392,12 +405,13 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
             est.loss_ = np.float64(accumulated / n_samples)
             est.t_ += n_samples
             est.loss_curve_.append(est.loss_)
-            if est.verbose:
-                print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+            progress.epoch(est.n_iter_, est.loss_)
 
             if early_stopping:
                 est._set_weights(theta, layout)
-            _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val)
+            _update_no_improvement_count(
+                est, early_stopping, X_val, y_val, sw_val, progress
+            )
             opt.iteration_ends(est.t_)
 
             if diverged >= 0:
@@ -426,7 +440,7 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
                         "Training loss did not improve more than tol=%f"
                         " for %d consecutive epochs." % (est.tol, est.n_iter_no_change)
                     )
-                if opt.trigger_stopping(msg, est.verbose):
+                if opt.trigger_stopping(msg, progress.say):
                     break
                 est._no_improvement_count = 0
 
@@ -451,12 +465,11 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
         est._set_weights(theta, layout)
 
 
-def _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val):
+def _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val, progress):
     if early_stopping:
         val_score = est._score(X_val, y_val, sample_weight=sw_val)
         est.validation_scores_.append(val_score)
-        if est.verbose:
-            print("Validation score: %f" % est.validation_scores_[-1])
+        progress.validation(est.validation_scores_[-1])
         last_valid_score = est.validation_scores_[-1]
         if last_valid_score < (est.best_validation_score_ + est.tol):
             est._no_improvement_count += 1

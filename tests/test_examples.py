@@ -35,6 +35,8 @@ def test_every_example_is_tested():
         "batch_size_curve",
         "online_learning",
         "sensitivity",
+        "out_of_core",
+        "onnx_export",
     }
     for name in scripts:
         module = load(name)
@@ -94,3 +96,25 @@ def test_sensitivity_finds_the_informative_features(tmp_path):
     assert np.all(true[5:] == 0) and np.all(true[:5] > 0)
     # Even a short fit puts more weight on the five informative features.
     assert learned[:5].mean() > 2 * learned[5:].mean()
+
+
+def test_out_of_core(tmp_path, capsys):
+    results = load("out_of_core").main(scale=0.02, folder=tmp_path)
+    out = capsys.readouterr().out
+    assert "same weights as memmap: True" in out
+    # The three ways see the same chunks in the same order: the same model.
+    assert results["memmap"] > 0.6  # three classes: chance is about 1/3
+    if "dask" in results:
+        assert results["dask"] == results["memmap"]
+    if "dask-ml" in results:
+        assert results["dask-ml"] == results["memmap"]
+    assert list(tmp_path.iterdir()) == []  # the data files are removed
+
+
+def test_onnx_export(tmp_path):
+    pytest.importorskip("skl2onnx")
+    pytest.importorskip("onnxruntime")
+    out = tmp_path / "model.onnx"
+    diff = load("onnx_export").main(scale=0.1, path=out)
+    assert out.stat().st_size > 0
+    assert diff < 1e-5  # onnxruntime computes in float32

@@ -58,9 +58,12 @@ Buffers = namedtuple(
 )
 
 # codes[] entries: activations, loss, solver; whether kernels take their prange
-# branch; whether the optimizer step does; rows per chunk when a batch is split.
+# branch; whether the optimizer step does; rows per chunk when a batch is split;
+# whether a split batch's chunks run in parallel (0: one after the other, the
+# same arithmetic, for a process that must not enter a parallel region).
 C_ACT, C_OUT, C_LOSS, C_SOLVER, C_PARALLEL, C_STEP_PARALLEL, C_CHUNK_ROWS = range(7)
-N_CODES = 7
+C_SPLIT_PARALLEL = 7
+N_CODES = 8
 SOLVER_SGD, SOLVER_ADAM = 0, 1
 
 # hp[] entries (float64)
@@ -164,6 +167,38 @@ def gather_targets(Yb, swb, Y, sw, idx, start, stop):
     return sw_sum
 
 
+@composite_kernel
+def chunk_forward_backward(
+    c, G, acts, deltas, work, losses, sw_sums, xb, yb, swb, X, Y, sw, idx, start, stop,
+    theta, layout, codes
+):  # fmt: skip
+    """Gather, forward and backward of chunk c of the batch idx[start:stop] with
+    serial kernels, into chunk c's buffers (see split_forward_backward)."""
+    nb = stop - start
+    chunk_rows = codes[C_CHUNK_ROWS]
+    r0 = c * chunk_rows
+    r1 = min(r0 + chunk_rows, nb)
+    Xc = batch_input(xb[r0:r1], X, idx, start + r0, start + r1)
+    sw_sums[c] = gather_targets(
+        yb[r0:r1], swb[r0:r1], Y, sw, idx, start + r0, start + r1
+    )
+    losses[c] = forward_backward(
+        G[c],
+        acts[c],
+        deltas[c],
+        work[c],
+        Xc,
+        yb[r0:r1],
+        swb[r0:r1],
+        theta,
+        layout,
+        codes[C_ACT],
+        codes[C_OUT],
+        codes[C_LOSS],
+        np.bool_(False),
+    )
+
+
 @parallel_kernel
 def split_forward_backward(
     G,
@@ -193,34 +228,24 @@ def split_forward_backward(
     Returns the number of chunks; losses[c] and sw_sums[c] hold chunk c's weighted
     loss sum and weight sum. The chunking depends on the batch's size only, so the
     result is the same for any number of threads (the step adds the chunks'
-    gradients in order). Gathering inside the region leaves no serial gap in which
-    the thread pool would go to sleep between batches."""
+    gradients in order), and the same when codes[C_SPLIT_PARALLEL] is 0 and the
+    chunks run one after the other. Gathering inside the region leaves no serial
+    gap in which the thread pool would go to sleep between batches."""
     nb = stop - start
     chunk_rows = codes[C_CHUNK_ROWS]
-    act_code, out_code, loss_code = codes[C_ACT], codes[C_OUT], codes[C_LOSS]
     n_parts = (nb + chunk_rows - 1) // chunk_rows
-    for c in prange(n_parts):
-        r0 = c * chunk_rows
-        r1 = min(r0 + chunk_rows, nb)
-        Xc = batch_input(xb[r0:r1], X, idx, start + r0, start + r1)
-        sw_sums[c] = gather_targets(
-            yb[r0:r1], swb[r0:r1], Y, sw, idx, start + r0, start + r1
-        )
-        losses[c] = forward_backward(
-            G[c],
-            acts[c],
-            deltas[c],
-            work[c],
-            Xc,
-            yb[r0:r1],
-            swb[r0:r1],
-            theta,
-            layout,
-            act_code,
-            out_code,
-            loss_code,
-            np.bool_(False),
-        )
+    if codes[C_SPLIT_PARALLEL] != 0:
+        for c in prange(n_parts):
+            chunk_forward_backward(
+                c, G, acts, deltas, work, losses, sw_sums, xb, yb, swb, X, Y, sw,
+                idx, start, stop, theta, layout, codes,
+            )  # fmt: skip
+    else:
+        for c in range(n_parts):
+            chunk_forward_backward(
+                c, G, acts, deltas, work, losses, sw_sums, xb, yb, swb, X, Y, sw,
+                idx, start, stop, theta, layout, codes,
+            )  # fmt: skip
     return n_parts
 
 
