@@ -155,7 +155,12 @@ class TorchMLP:
 
 
 # ---------------------------------------------------------------- timing
-def timed(fn):
+def timed(fn, settle=0.5):
+    """(seconds, result) of fn(). Sleeps ``settle`` seconds first: OpenMP and
+    OpenBLAS workers spin for a while after a call, and a contender started
+    right after another library's call shared the cores with them (W7: fastmlp
+    0.89 s right after torch, 0.68 s on its own)."""
+    time.sleep(settle)
     start = time.perf_counter()
     out = fn()
     return time.perf_counter() - start, out
