@@ -181,12 +181,25 @@ def interrupt_after(seconds):
     return timer
 
 
+@pytest.fixture
+def interactive_sigint():
+    """Python's default SIGINT handler, as in an interactive session. A process
+    started in the background by a non-interactive shell (as CI may run us)
+    inherits SIGINT as ignored, and then Ctrl-C, interrupt_main() and
+    os.kill(SIGINT) do nothing at all, to fastmlp or to any Python code."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.skipif(
     threading.current_thread() is not threading.main_thread(),
     reason="signals reach the main thread only",
 )
 @pytest.mark.parametrize("how", ["interrupt_main", "sigint"])
-def test_interrupted_fit_keeps_last_completed_epoch(how):
+def test_interrupted_fit_keeps_last_completed_epoch(how, interactive_sigint):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((2000, 10))
     y = (X[:, 0] > 0).astype(int)
