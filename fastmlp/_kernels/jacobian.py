@@ -31,6 +31,7 @@ from .activations import (
 from .gemm import matmul_nt
 from .network import FAN_IN, FAN_OUT, forward, layer_view, weights
 from .sparse import batch_input
+from .views import view2d
 
 
 @kernel
@@ -115,8 +116,8 @@ def input_jacobian(
             fan_in = layout[layer, FAN_IN]
             fan_out = layout[layer, FAN_OUT]
             W, _ = weights(theta, layout, layer)
-            dU = cur[: n_out * nb * fan_out].reshape((n_out * nb, fan_out))
-            dH = nxt[: n_out * nb * fan_in].reshape((n_out * nb, fan_in))
+            dU = view2d(cur, 0, n_out * nb, fan_out)
+            dH = view2d(nxt, 0, n_out * nb, fan_in)
             matmul_nt(dH, dU, W, parallel, work)  # (n_out * nb, fan_in)
             if layer > 0:
                 H = layer_view(acts, layout, layer - 1, nb)  # (nb, fan_in)
