@@ -104,8 +104,9 @@ def composite_kernel(fn):
     """Serial kernel that calls parallel kernels (e.g. ``train_epoch``).
 
     Numba stores callees inside the caller's cache entry, so this is cached under
-    the same condition as ``parallel_kernel``."""
-    return _njit(fastmath=FASTMATH, error_model="numpy", nogil=True, cache=CACHE)(fn)
+    the same condition as ``parallel_kernel``: the options are ``kernel``'s; the
+    separate name marks where parallel regions start."""
+    return kernel(fn)
 
 
 def overload_kernel(stub):
