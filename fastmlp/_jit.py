@@ -3,22 +3,28 @@
 Kernels never call ``numba.njit`` themselves; they are wrapped by one of the
 decorators below so that fastmath, caching and the error model are set once.
 
-Environment variables (read here and nowhere else):
+Environment variables (read here and in ``_cache``, nowhere else):
 
 ``FASTMLP_CACHE``
-    ``"0"`` disables Numba's on-disk cache for all kernels (default on). The cache
-    is emptied whenever any kernel source file changes (``_drop_stale_cache``).
+    ``"0"`` disables the on-disk cache for all kernels (default on). Cached
+    kernels get ``_cache.LayeredCache`` rather than Numba's own cache: entries
+    are looked up in ``$NUMBA_CACHE_DIR`` or the per-user cache, then in the
+    installed package; they are checksummed, saved under a lock, and emptied
+    whenever any kernel source file changes (see ``_cache`` for the details and
+    its own variables, ``NUMBA_CACHE_DIR``, ``XDG_CACHE_HOME`` and
+    ``FASTMLP_CACHE_SYSTEM``).
 ``NUMBA_DISABLE_JIT``
     Numba's own switch; with it set every kernel runs as plain Python, which is
     slow but lets coverage see kernel code.
 """
 
-import hashlib
 import os
-from pathlib import Path
 
 import numba
 from numba import config, njit
+from numba.core.dispatcher import Dispatcher
+
+from . import _cache
 
 # Never "nnan"/"ninf": the solver relies on isfinite() to detect divergence.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
@@ -28,50 +34,15 @@ CACHE = os.environ.get("FASTMLP_CACHE", "1") != "0"
 JIT_DISABLED = bool(config.DISABLE_JIT)
 
 
-_STAMP_FILE = "fastmlp-sources.stamp"
-_checked_cache_dirs = set()
-
-
-def _sources_stamp():
-    """Hash of every kernel source file and the Numba version.
-
-    Numba keys a cache entry on the mtime of the function's own file only, but a
-    compiled caller embeds its callees from other files (train_epoch holds the
-    GEMM); an edit to gemm.py would leave a stale train_epoch in the cache."""
-    here = Path(__file__).parent
-    digest = hashlib.sha1(numba.__version__.encode())
-    for path in [here / "_jit.py", *sorted((here / "_kernels").glob("*.py"))]:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def _drop_stale_cache(dispatcher):
-    """Empty the dispatcher's cache folder once per process if any kernel source
-    changed since it was filled (a few ms; nothing is deleted otherwise)."""
-    cache = getattr(dispatcher, "_cache", None)
-    folder = getattr(cache, "_cache_path", None)
-    if folder is None or folder in _checked_cache_dirs:
-        return
-    _checked_cache_dirs.add(folder)
-    stamp = _sources_stamp()
-    marker = Path(folder) / _STAMP_FILE
-    try:
-        if marker.exists() and marker.read_text() == stamp:
-            return
-        for entry in Path(folder).iterdir():
-            if entry.suffix in (".nbi", ".nbc"):
-                entry.unlink(missing_ok=True)
-        marker.write_text(stamp)
-    except OSError:  # read-only or vanished folder: Numba copes on its own
-        pass
-
-
 def _njit(**options):
+    """``numba.njit(**options)``; with ``cache=True`` the dispatcher gets fastmlp's
+    layered, checksummed cache instead of Numba's (``_cache.attach``)."""
+    cache = options.pop("cache", False)
+
     def decorate(fn):
         dispatcher = njit(**options)(fn)
-        if options.get("cache"):
-            _drop_stale_cache(dispatcher)
+        if cache and isinstance(dispatcher, Dispatcher):
+            _cache.attach(dispatcher)
         return dispatcher
 
     return decorate

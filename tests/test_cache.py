@@ -1,18 +1,17 @@
-"""Numba's on-disk cache: parallel kernels load from it safely, and an edit to any
-kernel source empties it (Numba alone would keep a caller's stale copy of an
-edited callee from another file)."""
+"""The on-disk kernel cache: parallel kernels load from it safely, and an edit to
+any kernel source empties it (Numba alone would keep a caller's stale copy of an
+edited callee from another file). Failure modes are in test_cache_faults.py."""
 
 import hashlib
 import os
 import subprocess
 import sys
 import textwrap
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from fastmlp import MLPClassifier, _jit
+from fastmlp import MLPClassifier, _cache, _jit
 
 FIT = """
 import warnings
@@ -28,26 +27,28 @@ est = MLPClassifier((16,), max_iter=3, batch_size=64, n_jobs=2,
 """
 
 
-def _fake_dispatcher(folder):
-    return SimpleNamespace(_cache=SimpleNamespace(_cache_path=str(folder)))
-
-
 def test_stale_cache_is_emptied_once_and_only_on_change(tmp_path, monkeypatch):
-    monkeypatch.setattr(_jit, "_checked_cache_dirs", set())
-    for name in ("network.train_epoch-231.py311.nbi", "gemm._tiles-600.py311.1.nbc"):
+    monkeypatch.setattr(_cache, "_fresh_folders", set())
+    names = (
+        "network.train_epoch-231.py311.nbi",
+        "gemm._tiles-600.py311.1.nbc",
+        "gemm._tiles-600.py311.nbm",
+        "gemm._tiles-600.py311.nbi.tmp.0123456789abcdef",
+    )
+    for name in names:
         (tmp_path / name).write_text("x")
     (tmp_path / "other.pyc").write_text("x")
-    (tmp_path / _jit._STAMP_FILE).write_text("stamp of older sources")
+    (tmp_path / _cache._STAMP_FILE).write_text("stamp of older sources")
 
-    _jit._drop_stale_cache(_fake_dispatcher(tmp_path))
+    _cache._drop_stale(tmp_path)
     left = sorted(p.name for p in tmp_path.iterdir())
-    assert left == sorted([_jit._STAMP_FILE, "other.pyc"])
-    assert (tmp_path / _jit._STAMP_FILE).read_text() == _jit._sources_stamp()
+    assert left == sorted([_cache._STAMP_FILE, "other.pyc"])
+    assert (tmp_path / _cache._STAMP_FILE).read_text() == _cache._sources_stamp()
 
     # Sources unchanged: a new process (fresh checked set) keeps what it finds.
-    monkeypatch.setattr(_jit, "_checked_cache_dirs", set())
+    monkeypatch.setattr(_cache, "_fresh_folders", set())
     (tmp_path / "a.nbi").write_text("x")
-    _jit._drop_stale_cache(_fake_dispatcher(tmp_path))
+    _cache._drop_stale(tmp_path)
     assert (tmp_path / "a.nbi").exists()
 
 
@@ -61,7 +62,7 @@ def test_sources_stamp_covers_every_kernel_file():
     for path in [here / "_jit.py", *sorted((here / "_kernels").glob("*.py"))]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
-    assert _jit._sources_stamp() == digest.hexdigest()
+    assert _cache._sources_stamp() == digest.hexdigest()
     assert len(list((here / "_kernels").glob("*.py"))) >= 8
 
 
