@@ -319,6 +319,45 @@ def test_no_writable_folder_runs_uncached_with_one_warning(base, src, reference)
     assert not list((src / "__pycache__").glob("*.nb?"))  # nor in the package
 
 
+def test_default_location_is_per_user_and_nothing_goes_into_the_package(
+    base, src, reference
+):
+    """Without NUMBA_CACHE_DIR entries go to ~/.cache/fastmlp/<version>-<hash>
+    (or $XDG_CACHE_HOME/fastmlp/...), never next to the sources, so uninstalling
+    leaves nothing behind; clear(all_versions=True) removes that base."""
+    shared = base / "default-src"
+    shutil.copytree(src, shared)
+    from fastmlp import __version__
+
+    home, xdg = base / "default-home", base / "default-xdg"
+    for env, root in [
+        (child_env(HOME=home), home / ".cache" / "fastmlp"),
+        (child_env(HOME=home, XDG_CACHE_HOME=xdg), xdg / "fastmlp"),
+    ]:
+        out = run(shared, env)
+        assert (out["hits"], out["misses"]) == (0, 2)
+        assert out["results"] == {c: reference[c] for c in CALLS}
+        (key,) = (p.name for p in root.iterdir())
+        assert key.startswith(__version__ + "-")
+        assert len(our_files(root / key)) == 4
+        assert not our_files(shared)
+    assert run(shared, child_env(HOME=home))["hits"] == 2
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from fastmlp import _cache; print(_cache.clear(all_versions=True))",
+        ],
+        env=child_env(HOME=home),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert str(home / ".cache" / "fastmlp") in done.stdout
+    assert not (home / ".cache" / "fastmlp").exists() and (xdg / "fastmlp").exists()
+
+
 # ------------------------------------------------------------ another user's view
 
 
