@@ -348,6 +348,9 @@ def _usable_save_folder(layer, source_dir):
                 with _locked_folder(folder):
                     pass
                 _save_checked[folder] = None
+            except TimeoutError as exc:  # another process holds the lock: skip
+                log.warning("not saving to %s this time: %s", folder, exc)
+                return None
             except OSError as exc:
                 _save_checked[folder] = exc
         problem = _save_checked[folder] if folder is not None else "no home folder"
@@ -399,6 +402,11 @@ def _parse_index(raw, source_stamp):
     return overloads
 
 
+class _Damaged(Exception):
+    """A cache file that does not match its manifest (or a manifest that cannot
+    be read): the entry is a miss."""
+
+
 class _Entries:
     """One kernel's files in one folder: ``<base>.nbi`` (Numba's index),
     ``<base>.<n>.nbc`` (one per signature) and ``<base>.nbm`` (the manifest)."""
@@ -413,12 +421,10 @@ class _Entries:
     def _path(self, name):
         return os.path.join(self.folder, name)
 
-    def _manifest(self):
-        raw = _read_bytes(self._path(self.manifest_name))
-        if raw is None:
-            return None
+    def _files(self, raw_manifest):
+        """The manifest's {file name: sha256}."""
         try:
-            m = json.loads(raw)
+            m = json.loads(raw_manifest)
             ok = (
                 m["format"] == _MANIFEST_FORMAT
                 and m["numba"] == numba.__version__
@@ -428,51 +434,65 @@ class _Entries:
         except (ValueError, KeyError, TypeError):
             ok = False
         if not ok:
-            self._damaged(self.manifest_name, "unreadable or from other sources")
-            return None
+            raise _Damaged(self.manifest_name, "unreadable or from other sources")
         return m["files"]
 
     def _verified(self, files, name):
-        """The file's bytes if they match the manifest, else None."""
-        expected = files.get(name)
+        """The file's bytes, read once and checked against the manifest."""
         raw = _read_bytes(self._path(name))
-        if raw is None or not isinstance(expected, str):
-            return None
-        if _digest(raw) != expected:
-            self._damaged(name, "checksum mismatch")
-            return None
+        if raw is None:
+            raise _Damaged(name, "missing")
+        if _digest(raw) != files.get(name):
+            raise _Damaged(name, "checksum mismatch")
         return raw
 
-    def _damaged(self, name, why):
-        log.warning("ignoring damaged cache file %s (%s)", self._path(name), why)
-
     def _overloads(self, files):
+        """Numba's index {key: data file name} (empty if it is for an older
+        version of the function's own source file)."""
         raw = self._verified(files, self.index_name)
-        if raw is None:
-            return None
         try:
-            return _parse_index(raw, self.source_stamp)
-        except Exception as exc:  # checksummed yet unreadable: treat as a miss
-            self._damaged(self.index_name, repr(exc))
-            return None
+            overloads = _parse_index(raw, self.source_stamp)
+        except Exception as exc:  # checksummed yet unreadable
+            raise _Damaged(self.index_name, repr(exc)) from exc
+        return overloads or {}
+
+    def _log_damaged(self, exc):
+        name, why = exc.args
+        log.warning("ignoring damaged cache file %s (%s)", self._path(name), why)
 
     def load(self, key):
         """The unpickled entry for ``key``, or None (a miss)."""
-        files = self._manifest()
-        if files is None:
-            return None
-        overloads = self._overloads(files)
-        name = overloads.get(key) if overloads else None
-        if name is None:
-            return None
-        raw = self._verified(files, name)
-        return None if raw is None else pickle.loads(raw)
+        manifest_path = self._path(self.manifest_name)
+        for attempt in (1, 2):
+            raw_manifest = _read_bytes(manifest_path)
+            if raw_manifest is None:
+                return None
+            try:
+                files = self._files(raw_manifest)
+                name = self._overloads(files).get(key)
+                if name is None:
+                    return None
+                raw = self._verified(files, name)
+            except _Damaged as exc:
+                if attempt == 1 and _read_bytes(manifest_path) != raw_manifest:
+                    continue  # a save replaced the files between two reads
+                self._log_damaged(exc)
+                return None
+            return pickle.loads(raw)
+        return None
 
     def save(self, key, payload):
         data = dumps(payload)
         with _locked_folder(self.folder):
-            files = self._manifest() or {}
-            overloads = (self._overloads(files) if files else None) or {}
+            raw_manifest = _read_bytes(self._path(self.manifest_name))
+            files, overloads = {}, {}
+            if raw_manifest is not None:
+                try:
+                    files = self._files(raw_manifest)
+                    overloads = self._overloads(files)
+                except _Damaged as exc:  # start this kernel's entries afresh
+                    self._log_damaged(exc)
+                    files, overloads = {}, {}
             overloads = {k: n for k, n in overloads.items() if n in files}
             name = overloads.get(key)
             if name is None:
