@@ -54,8 +54,9 @@ Stale sources
     differs is not read, and the first save of a process into such a folder
     empties it first. A folder that is only read is never emptied.
 
-Functions for users and the command line: :func:`cache_dirs`, :func:`clear`,
-:func:`set_system`, :func:`kernel_stats`.
+Functions for users and the command line: :func:`cache_dirs`, :func:`cache_info`,
+:func:`clear`, :func:`set_system`, :func:`kernel_stats`; and
+``LayeredCache.in_cache(sig, codegen)`` (whether a signature would load).
 
 Environment variables (read here; ``FASTMLP_CACHE=0`` in ``_jit`` turns all of
 this off):
@@ -481,6 +482,19 @@ class _Entries:
             return pickle.loads(raw)
         return None
 
+    def index(self):
+        """{key: absolute data path} of the entries the manifest vouches for."""
+        raw_manifest = _read_bytes(self._path(self.manifest_name))
+        if raw_manifest is None:
+            return {}
+        try:
+            files = self._files(raw_manifest)
+            overloads = self._overloads(files)
+        except _Damaged:
+            return {}
+        paths = {k: self._path(n) for k, n in overloads.items() if n in files}
+        return {k: p for k, p in paths.items() if os.path.exists(p)}
+
     def save(self, key, payload):
         data = dumps(payload)
         with _locked_folder(self.folder):
@@ -585,6 +599,29 @@ class LayeredCache(caching.Cache):
     def _entries(self, folder):
         return _Entries(folder, self._impl.filename_base, self._source_stamp)
 
+    def _lookup_index(self):
+        """{index key: absolute path of its data file} over the lookup folders
+        (an earlier folder's entry wins), from verified manifests and indexes."""
+        merged = {}
+        for layer in reversed(_lookup_layers()):
+            folder = layer.folder(self._source_dir)
+            with contextlib.suppress(Exception):
+                if _folder_is_fresh(folder):
+                    merged.update(self._entries(folder).index())
+        return merged
+
+    def in_cache(self, sig, codegen):
+        """Whether loading ``sig`` would find an entry (a cache hit, unless its
+        data file turns out damaged), without loading it."""
+        return self._index_key(sig, codegen) in self._lookup_index()
+
+    @property
+    def _cache_file(self):
+        """Numba's ``Cache._cache_file`` for callers written against it (such as
+        ``fastmlp._notice``): ``_load_index()`` is :meth:`_lookup_index`, whose
+        absolute paths ``os.path.join(cache._cache_path, name)`` leaves intact."""
+        return _IndexView(self)
+
     def load_overload(self, sig, target_context):
         if not self._enabled:
             return None
@@ -626,6 +663,11 @@ class LayeredCache(caching.Cache):
         if folder is not None:
             with contextlib.suppress(OSError):
                 self._entries(folder).forget()
+
+
+class _IndexView:
+    def __init__(self, cache):
+        self._load_index = cache._lookup_index
 
 
 def attach(dispatcher):
@@ -670,19 +712,19 @@ def _writable(path):
     return os.access(path, os.W_OK)
 
 
-def cache_dirs():
-    """The cache folders of this installation, in lookup order (see the module
-    docstring); one entry per kernel source folder (fastmlp's ``_kernels``)."""
+def cache_info():
+    """Every cache folder of this installation, looked up or not, as
+    :class:`CacheDir` records: the primary folder first, then the package's;
+    one per kernel source folder (fastmlp's ``_kernels``)."""
     lookup = _lookup_layers()
     save = _save_layer()
-    layers = [_primary_layer(), _PACKAGE_LAYER]
     out = []
-    for layer in [x for x in layers if x is not None]:
+    for layer in [x for x in (_primary_layer(), _PACKAGE_LAYER) if x is not None]:
         for source_dir in _kernel_source_dirs():
             folder = layer.folder(source_dir)
-            names = []
+            entries = []
             with contextlib.suppress(OSError):
-                names = [e for e in os.scandir(folder) if _is_ours(e.name)]
+                entries = [e for e in os.scandir(folder) if _is_ours(e.name)]
             out.append(
                 CacheDir(
                     role=layer.role,
@@ -692,25 +734,32 @@ def cache_dirs():
                     exists=os.path.isdir(folder),
                     writable=_writable(folder),
                     fresh=_folder_is_fresh(folder),
-                    files=len(names),
-                    bytes=sum(e.stat().st_size for e in names),
+                    files=len(entries),
+                    bytes=sum(e.stat().st_size for e in entries),
                 )
             )
     return out
 
 
+def cache_dirs():
+    """The folders kernels are looked up in, in order (``Path`` objects): the
+    primary folder (saved to), then the package's (see the module docstring)."""
+    return [d.path for d in cache_info() if d.lookup]
+
+
 def clear(package=False, all_versions=False):
-    """Delete cache files; return the folders emptied.
+    """Delete cache files; return how many were deleted.
 
     By default the primary folder of this installation (``NUMBA_CACHE_DIR``'s or
     the per-user one). ``all_versions=True``: every fastmlp cache under the
     per-user base and ``$NUMBA_CACHE_DIR/fastmlp`` (other versions, other
     installs). ``package=True``: also the cache files in the installed package
     (warmed in system mode; clear them before ``pip uninstall``, which leaves
-    them behind). Raises ``PermissionError`` for folders it may not write."""
+    them behind), never its ``.pyc`` files. Raises ``PermissionError`` for a
+    folder this user may not write."""
     import shutil
 
-    removed = []
+    removed = 0
     roots = []
     primary = _primary_layer()
     if all_versions:
@@ -722,8 +771,8 @@ def clear(package=False, all_versions=False):
         roots.append(primary.root)
     for root in roots:
         if os.path.isdir(root):
+            removed += sum(len(files) for _, _, files in os.walk(root))
             shutil.rmtree(root)
-            removed.append(Path(root))
     if package:
         for source_dir in _kernel_source_dirs():
             folder = _PACKAGE_LAYER.folder(source_dir)
@@ -732,7 +781,7 @@ def clear(package=False, all_versions=False):
             for entry in os.scandir(folder):
                 if _is_ours(entry.name) or entry.name == _STAMP_FILE:
                     os.unlink(entry.path)
-            removed.append(Path(folder))
+                    removed += 1
     with _state_lock:
         _fresh_folders.clear()
         _save_checked.clear()

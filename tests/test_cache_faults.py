@@ -354,7 +354,7 @@ def test_default_location_is_per_user_and_nothing_goes_into_the_package(
         text=True,
         check=True,
     )
-    assert str(home / ".cache" / "fastmlp") in done.stdout
+    assert done.stdout.split() == ["5"]  # index, 2 data files, manifest, stamp
     assert not (home / ".cache" / "fastmlp").exists() and (xdg / "fastmlp").exists()
 
 
@@ -531,18 +531,25 @@ def test_cache_dirs_and_clear(base, src, reference):
     pyc.write_bytes(b"not ours")
     script = f"""
 import json, sys
+import numpy as np
+from numba import typeof
 sys.path.insert(0, {str(shared)!r})
 import tinykern
 from fastmlp import _cache
 _cache._KERNEL_DIRS = []  # leave fastmlp's own package folder alone
-def dirs():
-    return [[d.role, str(d.path), d.lookup, d.save, d.files, d.fresh]
-            for d in _cache.cache_dirs()]
-before = dirs()
-removed = [str(p) for p in _cache.clear()]
-mid = dirs()
-removed += [str(p) for p in _cache.clear(package=True)]
-print(json.dumps([before, removed, mid, dirs()]))
+sig = (typeof(np.zeros(3)),)
+codegen = tinykern.tiny.targetctx.codegen()
+def state():
+    return {{"info": [[d.role, str(d.path), d.lookup, d.save, d.files, d.fresh]
+                      for d in _cache.cache_info()],
+             "dirs": [str(p) for p in _cache.cache_dirs()],
+             "in_cache": tinykern.tiny._cache.in_cache(sig, codegen)}}
+steps = [state()]
+steps.append(_cache.clear())
+steps.append(state())
+steps.append(_cache.clear(package=True))
+steps.append(state())
+print(json.dumps(steps))
 """
     done = subprocess.run(
         [sys.executable, "-c", script],
@@ -551,18 +558,23 @@ print(json.dumps([before, removed, mid, dirs()]))
         text=True,
         check=True,
     )
-    before, removed, mid, after = json.loads(done.stdout)
-    primary, package = (Path(d[1]) for d in before)
-    assert [d[0] for d in before] == ["NUMBA_CACHE_DIR", "package"]
+    before, removed, mid, removed_package, after = json.loads(done.stdout)
+    primary, package = (Path(d[1]) for d in before["info"])
+    assert [d[0] for d in before["info"]] == ["NUMBA_CACHE_DIR", "package"]
     assert primary.parent.parent == cache / "fastmlp"
     assert package == shared / "__pycache__"
+    assert before["dirs"] == [str(primary), str(package)]  # lookup order
     # lookup, save, files, fresh
-    assert before[0][2:] == [True, True, 4, True]
-    assert before[1][2:] == [True, False, 4, True]
-    assert removed == [str(primary.parent), str(package)]
-    assert not (cache / "fastmlp").exists() or not list((cache / "fastmlp").iterdir())
-    assert [d[4] for d in mid] == [0, 4]  # clear() leaves the package's files
-    assert [d[4] for d in after] == [0, 0]
+    assert before["info"][0][2:] == [True, True, 4, True]
+    assert before["info"][1][2:] == [True, False, 4, True]
+    assert before["in_cache"] is True
+    assert removed == 5  # index, 2 data files, manifest, stamp
+    assert not primary.parent.exists()
+    assert [d[4] for d in mid["info"]] == [0, 4]  # clear() leaves the package's
+    assert mid["in_cache"] is True  # ... which still holds the kernel
+    assert removed_package == 5
+    assert [d[4] for d in after["info"]] == [0, 0]
+    assert after["in_cache"] is False
     assert not our_files(package)
     assert pyc.read_bytes() == b"not ours"  # files not of the cache are kept
 
