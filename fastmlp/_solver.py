@@ -416,7 +416,7 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
     codes[C_MODE] = MODE_TRAIN
     codes[C_SOLVER] = SOLVER_ADAM if est.solver == "adam" else SOLVER_SGD
     hp = hyperparameters(est)
-    sqnorm = optimizers.squared_norm(theta[: layout.n_coef])
+    sqnorm = -1.0  # train_epoch computes ||coefs||^2 on its first call
     # partial_fit trains one epoch per call: scikit-learn's line, never a bar.
     progress = Progress(bool(est.verbose) if incremental else est.verbose, est.max_iter)
 

@@ -50,6 +50,7 @@ from .optimizers import (
     H_LR,
     SOLVER_ADAM,
     n_chunks_jit,
+    squared_norm,
     step_chunk,
 )
 from .reduce import column_sum
@@ -225,7 +226,8 @@ def train_epoch(
     theta (n_params,) updated in place; opt (2, n_params): SGD velocity in opt[0],
     Adam m, v in opt[0], opt[1]; the buffers as in _solver.Workspace. ``t`` is
     Adam's update count and ``sqnorm`` is ||coefficients||^2 for the current
-    theta. Returns (sum over batches of batch_loss * batch_rows, t, sqnorm,
+    theta (a negative value: compute it here, as a fit's first epoch asks).
+    Returns (sum over batches of batch_loss * batch_rows, t, sqnorm,
     diverged), with batch_loss the scikit-learn batch objective:
     weighted mean loss + 0.5 * alpha * sqnorm / sw_sum.
 
@@ -251,6 +253,8 @@ def train_epoch(
          yb, swb, X, Y, sw, idx, zero, zero, layout, codes, hp, 0.0, 0.0),
     ):  # fmt: skip
         return 0.0, t, sqnorm, -2
+    if sqnorm < 0.0:
+        sqnorm = squared_norm(theta[: layout[0, B_OFF]])
     n = idx.shape[0]
     chunk_rows = codes[C_CHUNK_ROWS]
     n_phases = 1 if codes[C_MODE] == MODE_PREDICT else 2
