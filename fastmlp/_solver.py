@@ -24,6 +24,7 @@ from sklearn.utils import shuffle as sk_shuffle
 from sklearn.utils.optimize import _check_optimize_result
 
 from ._kernels import gemm, optimizers
+from ._kernels.indirect import kernel_address
 from ._kernels.jacobian import input_jacobian, jacobian_block
 from ._kernels.network import (
     C_CHUNK_ROWS,
@@ -34,11 +35,9 @@ from ._kernels.network import (
     MODE_PREDICT,
     MODE_TRAIN,
     S_LOSS,
-    S_WEIGHT,
     run_task,
     train_epoch,
 )
-from ._kernels.indirect import kernel_address
 from ._kernels.optimizers import (
     H_ALPHA,
     H_BETA_1,
@@ -206,6 +205,7 @@ class Workspace:
         gradients=True,
     ):
         batch_rows = chunk_rows if batch_rows is None else batch_rows
+        self.n_split, self.chunk_rows = n_split, chunk_rows
         self.table = layout.table(chunk_rows)
         size = layout.activation_size(chunk_rows)
         self.acts = np.empty((n_split, size), dtype=dtype)
@@ -230,6 +230,22 @@ class Workspace:
             self.xb,
             self.yb,
             self.swb,
+        )
+
+    @classmethod
+    def for_batches(cls, layout, batch_size, X, n_outputs, dtype):
+        """Buffers for mini-batches of ``batch_size`` rows of X, each cut into
+        row chunks as ``batch_split`` says."""
+        n_split, chunk_rows = batch_split(batch_size)
+        return cls(
+            layout,
+            chunk_rows,
+            X.shape[1],
+            n_outputs,
+            dtype,
+            dense_input=not sp.issparse(X),
+            n_split=n_split,
+            batch_rows=batch_size,
         )
 
 
@@ -391,17 +407,8 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
     X_train = kernel_input(X_train, dtype)
     Y_train, sw = kernel_targets(Y_train, sw_train, dtype)
 
-    n_split, chunk_rows = batch_split(batch_size)
-    ws = Workspace(
-        layout,
-        chunk_rows,
-        X.shape[1],
-        Y.shape[1],
-        dtype,
-        dense_input=not sp.issparse(X),
-        n_split=n_split,
-        batch_rows=batch_size,
-    )
+    ws = Workspace.for_batches(layout, batch_size, X, Y.shape[1], dtype)
+    n_split, chunk_rows = ws.n_split, ws.chunk_rows
     codes = codes.copy()
     parallel_ok = parallel_allowed()
     # A split batch's chunks run in parallel (a single chunk never opens a region).
@@ -540,22 +547,12 @@ def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype)
     that of the reported loss (averaged over outputs), so the line search sees a
     consistent objective."""
     n_samples = X.shape[0]
-    dense = not sp.issparse(X)
     Xk = kernel_input(X, dtype)
     Y, sw = kernel_targets(Y, sample_weight, dtype)
     sw_sum = float(n_samples) if sample_weight is None else float(sw.sum())
-    n_split, chunk_rows = batch_split(n_samples)
+    ws = Workspace.for_batches(layout, n_samples, X, Y.shape[1], dtype)
+    chunk_rows = ws.chunk_rows
     n_parts = -(-n_samples // chunk_rows)
-    ws = Workspace(
-        layout,
-        chunk_rows,
-        X.shape[1],
-        Y.shape[1],
-        dtype,
-        dense_input=dense,
-        n_split=n_split,
-        batch_rows=n_samples,
-    )
     codes = codes.copy()
     codes[C_PARALLEL] = int(use_parallel(n_samples, layout.n_coef))
     codes[C_STEP_PARALLEL] = int(
@@ -579,7 +576,9 @@ def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype)
         nonlocal task
         params = _writable(params, np.float64)
         if task is None:
-            task = task_kernel(params, opt, ws.buffers, Xk, Y, sw, idx, ws.table, codes, hp)
+            task = task_kernel(
+                params, opt, ws.buffers, Xk, Y, sw, idx, ws.table, codes, hp
+            )
         run_epoch(
             params, opt, ws.buffers, Xk, Y, sw, idx, ws.table, codes, hp, n_samples,
             0, 0.0, task,

@@ -754,9 +754,7 @@ def _strided_times_b(C, A, rsa, csa, B, accumulate, work):
     if (M + MR - 1) // MR >= PACK_MIN_TILES:
         w0 = _work_offset(work)
         _pack_panels(work, w0, B, intp(0), n_panels)
-        _run_tiles(
-            C, A, rsa, csa, work, w0, NR, K * NR, K, accumulate, np.bool_(False)
-        )
+        _run_tiles(C, A, rsa, csa, work, w0, NR, K * NR, K, accumulate, np.bool_(False))
     else:  # one group of row tiles: read B in place
         _run_tiles(
             C, A, rsa, csa, view1d(B, 0, B.size), intp(0), N, NR, K, accumulate,

@@ -195,7 +195,9 @@ def run_task(
     r1 = min(r0 + chunk_rows, nb)
     Xc = batch_input(xb[r0:r1], X, idx, start + r0, start + r1)
     if codes[C_MODE] == MODE_PREDICT:
-        P = forward(acts[task], work[task], Xc, theta, layout, codes[C_ACT], codes[C_OUT])
+        P = forward(
+            acts[task], work[task], Xc, theta, layout, codes[C_ACT], codes[C_OUT]
+        )
         for r in range(r1 - r0):
             i = idx[start + r0 + r]
             for j in range(P.shape[1]):

@@ -1,7 +1,9 @@
+import numba
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+from fastmlp import _solver
 from fastmlp._kernels.activations import (
     ACT_EXP,
     ACT_IDENTITY,
@@ -11,9 +13,6 @@ from fastmlp._kernels.activations import (
     ACT_TANH,
 )
 from fastmlp._kernels.losses import LOSS_CODES
-import numba
-
-from fastmlp import _solver
 from fastmlp._kernels.network import C_ACT, C_LOSS, C_OUT, N_CODES, forward_backward
 from fastmlp._params import ParamLayout
 from fastmlp._solver import Workspace
@@ -154,9 +153,7 @@ def full_batch_gradient(coefs, intercepts, X, Y, sw, layout, loss):
     return fun(layout.pack(coefs, intercepts, np.float64))
 
 
-def test_full_batch_gradient_matches_reference_and_any_thread_count(
-    rng, monkeypatch
-):
+def test_full_batch_gradient_matches_reference_and_any_thread_count(rng, monkeypatch):
     """The full batch is cut into row chunks (fixed by its size) that run as
     parallel tasks and are summed in order: the objective equals the NumPy
     reference, and is bit-identical on 1 and all threads and on the serial
@@ -188,7 +185,8 @@ def test_full_batch_gradient_matches_reference_and_any_thread_count(
     )  # fmt: skip
     sq = sum(float((c**2).sum()) for c in coefs)
     assert_allclose(one[0], (loss_sum + 0.5e-3 * sq) / sw.sum(), rtol=1e-12)
-    flat = np.concatenate(
-        [(d + 1e-3 * c).ravel() for d, c in zip(dW, coefs)] + list(db)
-    ) / sw.sum()
+    flat = (
+        np.concatenate([(d + 1e-3 * c).ravel() for d, c in zip(dW, coefs)] + list(db))
+        / sw.sum()
+    )
     assert_allclose(one[1], flat, rtol=1e-9, atol=1e-14)
