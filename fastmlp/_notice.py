@@ -35,6 +35,8 @@ import os
 import sys
 import threading
 
+import numpy as np
+
 logger = logging.getLogger("fastmlp")
 
 try:  # Numba's fast C fingerprint of a value's type (what its dispatcher uses)
@@ -49,6 +51,12 @@ _decided = set()
 _noticed = set()
 _held = {}
 _lock = threading.Lock()
+
+# Cold compile seconds per entry point, measured on the 2-core development VM
+# (one kernel alone in a fresh process, empty cache; float64/float32 and dense/
+# sparse within a few seconds of each other); the solver passes them as
+# notify_compile's estimate. Update them when the kernels change.
+COMPILE_SECONDS = {"training": 30, "lbfgs": 15, "prediction": 1, "jacobian": 3}
 
 WHEN_CACHED = (
     "once per machine and fastmlp version (cached on disk; "
@@ -82,6 +90,27 @@ def notify_compile(dispatcher, args, what, seconds, verbose=False):
         return _decide(dispatcher, args, what, seconds, verbose, key)
     except Exception:  # never let a notice break a fit
         return False
+
+
+KINDS = {
+    "training": "training kernels",
+    "lbfgs": "L-BFGS gradient kernels",
+    "prediction": "prediction kernels",
+    "jacobian": "jacobian kernels",
+}
+
+
+def notify_kernels(kind, dispatcher, args, dtype, sparse, verbose=False):
+    """notify_compile for one of fastmlp's entry points: ``kind`` a KINDS key,
+    the estimate from COMPILE_SECONDS, the text e.g. "training kernels (float64,
+    sparse input)"."""
+    try:
+        what = f"{KINDS[kind]} ({np.dtype(dtype).name}, "
+        what += f"{'sparse' if sparse else 'dense'} input)"
+        seconds = COMPILE_SECONDS[kind]
+    except Exception:
+        return False
+    return notify_compile(dispatcher, args, what, seconds, verbose)
 
 
 def _decide(dispatcher, args, what, seconds, verbose, key):

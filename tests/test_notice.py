@@ -200,6 +200,22 @@ def test_message_says_what_how_long_and_that_it_is_cached():
     assert "again in every process" in compile_message("x", 1, cache_off=True)
 
 
+@needs_jit
+def test_entry_point_notice_names_kind_dtype_and_input(caplog):
+    @njit
+    def entry(x):
+        return x[0]
+
+    x = np.zeros(2, dtype=np.float32)
+    with caplog.at_level(logging.INFO, logger="fastmlp"):
+        assert _notice.notify_kernels("lbfgs", entry, (x,), np.float32, True)
+        assert not _notice.notify_kernels("nonsense", entry, (x[:1],), x.dtype, False)
+    (record,) = [r for r in caplog.records if r.name == "fastmlp"]
+    seconds = _notice.COMPILE_SECONDS["lbfgs"]
+    assert "compiling L-BFGS gradient kernels (float32, sparse input)" in record.message
+    assert f"about {seconds} s" in record.message
+
+
 def test_cli_logging_prints_the_notices_once(tmp_path):
     """python -m fastmlp configures the fastmlp logger to print INFO records."""
     script = textwrap.dedent(
