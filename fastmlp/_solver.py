@@ -46,6 +46,7 @@ from ._kernels.network import (
     train_epoch,
 )
 from ._kernels.sparse import CSRMatrix, CSRRows
+from ._notice import notify_kernels
 from ._progress import Progress
 from ._threads import parallel_allowed
 
@@ -369,6 +370,10 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
     codes[C_SOLVER] = SOLVER_ADAM if est.solver == "adam" else SOLVER_SGD
     hp = hyperparameters(est)
     sqnorm = optimizers.squared_norm(theta[: layout.n_coef])
+    # One line before the wait when train_epoch will compile (its arguments below).
+    notify_kernels("training", train_epoch, (theta, opt.moments, ws.buffers, X_train,
+                   Y_train, sw, sample_idx, ws.table, codes, hp, batch_size, opt.t,
+                   sqnorm), dtype, sp.issparse(X), est.verbose)  # fmt: skip
     # partial_fit trains one epoch per call: scikit-learn's line, never a bar.
     progress = Progress(bool(est.verbose) if incremental else est.verbose, est.max_iter)
 
@@ -512,6 +517,9 @@ def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype)
     output_scale = 1.0 / Y.shape[1] if loss_name == "squared_error" else 1.0
 
     def loss_grad(params):
+        notify_kernels("lbfgs", forward_backward, (ws.G[0], ws.acts[0], ws.deltas[0],
+                       ws.work[0], Xk, Y, sw, params, ws.table, codes[0], codes[1],
+                       codes[2], parallel), dtype, not dense)  # fmt: skip
         loss_sum = forward_backward(
             ws.G[0],
             ws.acts[0],
@@ -569,13 +577,17 @@ def predict_raw(theta, layout, X, codes, dtype):
     )
     out = np.empty((n, layout.layer_units[-1]), dtype=dtype)
     parallel = use_parallel(rows, layout.n_coef)
+    Xk, rows_idx = kernel_input(X, dtype), np.arange(n)
+    notify_kernels("prediction", predict_blocks, (out, ws.acts[0], ws.xb, ws.work[0],
+                   Xk, rows_idx, rows, theta, ws.table, codes[0], codes[1],
+                   parallel), dtype, not dense)  # fmt: skip
     predict_blocks(
         out,
         ws.acts[0],
         ws.xb,
         ws.work[0],
-        kernel_input(X, dtype),
-        np.arange(n),
+        Xk,
+        rows_idx,
         rows,
         theta,
         ws.table,
@@ -602,6 +614,11 @@ def jacobian_raw(theta, layout, X, codes, dtype):
     D0 = np.empty(n_out * rows * max(units), dtype=dtype)
     D1 = np.empty_like(D0)
     J = np.empty((n, n_out, n_features), dtype=dtype)
+    Xk, rows_idx = kernel_input(X, dtype), np.arange(n)
+    parallel = use_parallel(n_out * rows, layout.n_coef)
+    notify_kernels("jacobian", input_jacobian, (J, ws.acts[0], work, D0, D1, ws.xb,
+                   Xk, rows_idx, rows, theta, ws.table, codes[0], codes[1],
+                   parallel), dtype, not dense)  # fmt: skip
     input_jacobian(
         J,
         ws.acts[0],
@@ -609,13 +626,13 @@ def jacobian_raw(theta, layout, X, codes, dtype):
         D0,
         D1,
         ws.xb,
-        kernel_input(X, dtype),
-        np.arange(n),
+        Xk,
+        rows_idx,
         rows,
         theta,
         ws.table,
         codes[0],
         codes[1],
-        use_parallel(n_out * rows, layout.n_coef),
+        parallel,
     )
     return J
