@@ -241,3 +241,48 @@ def test_logger_is_silent_unless_configured():
     # application decides what is shown.
     assert _notice.logger.name == "fastmlp"
     assert not [h for h in _notice.logger.handlers if getattr(h, "_fastmlp_cli", False)]
+
+
+@needs_jit
+def test_solver_notices_name_the_signature_each_kernel_is_called_with(monkeypatch):
+    """Each entry point's notice is asked about exactly the types the kernel is
+    then called with (its signature is among the kernel's compiled overloads), with
+    the kind, dtype and input that its text names."""
+    import warnings
+
+    import scipy.sparse as sp
+    from sklearn.exceptions import ConvergenceWarning
+
+    from fastmlp import MLPClassifier, MLPRegressor, _solver
+
+    asked = []
+
+    def record(kind, dispatcher, args, dtype, sparse, verbose=False):
+        asked.append((kind, dispatcher, args, np.dtype(dtype).name, sparse, verbose))
+        return False
+
+    monkeypatch.setattr(_solver, "notify_kernels", record)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3)).astype(np.float32)
+    y = np.arange(40) % 2
+    Xs = sp.csr_matrix(np.where(np.abs(X) > 0.5, X, 0).astype(np.float64))
+    clf = MLPClassifier((4,), max_iter=1, verbose=False, random_state=0)
+    reg = MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+        clf.predict(X)
+        clf.jacobian(X[:2])
+        reg.fit(Xs, X[:, 0])
+
+    kinds = [(a[0], a[3], a[4]) for a in asked]
+    assert kinds[:3] == [
+        ("training", "float32", False),
+        ("prediction", "float32", False),
+        ("jacobian", "float32", False),
+    ]
+    assert kinds[3:] and set(kinds[3:]) == {("lbfgs", "float64", True)}
+    assert asked[0][5] is False  # the estimator's verbose
+    for kind, dispatcher, args, *_ in asked:
+        sig = tuple(dispatcher.typeof_pyval(a) for a in args)
+        assert sig in dispatcher.overloads, kind
