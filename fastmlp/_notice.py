@@ -77,19 +77,24 @@ def notify_compile(dispatcher, args, what, seconds, verbose=False):
     verbose : the estimator's ``verbose``; truthy also prints the line to stdout.
 
     One notice per (dispatcher, signature) per process."""
-    try:
-        if _fingerprint is None:
-            key = None
-        else:
-            key = (id(dispatcher), *map(_fingerprint, args))
-            if key in _decided:
-                return False
-    except Exception:  # a value Numba cannot fingerprint: decide the slow way
-        key = None
+    key = _key(dispatcher, args)
+    if key is not None and key in _decided:
+        return False
     try:
         return _decide(dispatcher, args, what, seconds, verbose, key)
     except Exception:  # never let a notice break a fit
         return False
+
+
+def _key(dispatcher, args):
+    """The memo key of a call: the dispatcher and Numba's fingerprint of each
+    argument's type; None when some argument has no fingerprint."""
+    if _fingerprint is None:
+        return None
+    try:
+        return (id(dispatcher), *map(_fingerprint, args))
+    except Exception:  # a value Numba cannot fingerprint: decide the slow way
+        return None
 
 
 KINDS = {
@@ -104,13 +109,15 @@ def notify_kernels(kind, dispatcher, args, dtype, sparse, verbose=False):
     """notify_compile for one of fastmlp's entry points: ``kind`` a KINDS key,
     the estimate from COMPILE_SECONDS, the text e.g. "training kernels (float64,
     sparse input)"."""
+    key = _key(dispatcher, args)
+    if key is not None and key in _decided:  # the common case: decided before
+        return False
     try:
         what = f"{KINDS[kind]} ({np.dtype(dtype).name}, "
         what += f"{'sparse' if sparse else 'dense'} input)"
-        seconds = COMPILE_SECONDS[kind]
+        return _decide(dispatcher, args, what, COMPILE_SECONDS[kind], verbose, key)
     except Exception:
         return False
-    return notify_compile(dispatcher, args, what, seconds, verbose)
 
 
 def _decide(dispatcher, args, what, seconds, verbose, key):
