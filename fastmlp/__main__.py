@@ -170,20 +170,40 @@ def run_cache(action, out=None):
     module = _cache_module()
     if module is not None:
         dirs = [str(d) for d in module.cache_dirs()]
+        in_use = None
     else:
         dirs = [str(d) for d in fallback_cache_dirs()]
+        in_use = _first_usable(dirs)
     if action == "info":
         print("fastmlp kernel cache folders, in lookup order:", file=out)
         for folder in dirs:
-            print(f"  {folder}: {_describe_folder(folder)}", file=out)
+            mark = " (in use)" if folder == in_use else ""
+            print(f"  {folder}{mark}: {_describe_folder(folder)}", file=out)
         return 0
     if module is not None:
         result = module.clear()
         print(f"cleared the kernel cache{_removed(result)}", file=out)
     else:
-        removed = fallback_clear(dirs)
-        print(f"cleared the kernel cache ({removed} files removed)", file=out)
+        removed = fallback_clear([in_use] if in_use else [])
+        print(
+            f"cleared the kernel cache in {in_use} ({removed} files removed)", file=out
+        )
     return 0
+
+
+def _first_usable(dirs):
+    """The folder Numba caches in: the first whose nearest existing ancestor is
+    writable (Numba creates it on first use)."""
+    import os
+    from pathlib import Path
+
+    for folder in dirs:
+        path = Path(folder)
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        if os.access(path, os.W_OK):
+            return folder
+    return None
 
 
 def _removed(result):
@@ -194,20 +214,23 @@ def _removed(result):
 
 def _cache_module():
     """fastmlp._cache when this fastmlp has it (cache_dirs(), clear()), else None."""
+    import importlib
+
+    name = f"{__package__ or 'fastmlp'}._cache"
     try:
-        from . import _cache
+        return importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}._cache":
+        if exc.name != name:  # fastmlp._cache exists but an import inside it failed
             raise
         return None
-    return _cache
 
 
 def fallback_cache_dirs():
     """Folders where Numba caches the kernels of fastmlp/_kernels, in Numba's
     lookup order: NUMBA_CACHE_DIR's (when set), the package's
     ``_kernels/__pycache__``, the per-user cache (used when the package's folder
-    is read-only). Numba uses the first that it can write."""
+    is read-only). Numba uses the first that it can write; ``cache clear``
+    empties that one."""
     from pathlib import Path
 
     from numba.core import config

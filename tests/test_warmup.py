@@ -334,6 +334,22 @@ def test_warmup_command_reports_each_group_and_a_total(monkeypatch, capsys):
 # -- cache info / clear -------------------------------------------------------
 
 
+def test_cache_info_runs_end_to_end(tmp_path):
+    """python -m fastmlp cache info in a child process (with fastmlp._cache or
+    Numba's folders, whichever this checkout has). Not clear: it would empty a
+    real cache."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastmlp", "cache", "info"],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "lookup order" in proc.stdout
+    assert len(proc.stdout.splitlines()) >= 2
+
+
 def _fill(folder):
     folder.mkdir(parents=True)
     for name in (
@@ -358,18 +374,22 @@ def test_cache_fallback_reports_and_clears_numbas_folder(tmp_path, monkeypatch, 
     assert cli.fallback_cache_dirs()[0] == dirs[1]
 
     # Only folders under tmp_path from here on: never this checkout's own cache.
-    mine = [dirs[0], tmp_path / "absent"]
+    other = tmp_path / "other"
+    mine = [dirs[0], tmp_path / "absent", other]
     monkeypatch.setattr(cli, "fallback_cache_dirs", lambda: mine)
     _fill(dirs[0])
+    _fill(other)
     assert cli.run_cache("info") == 0
     out = capsys.readouterr().out.splitlines()
     assert out[1:] == [
-        f"  {dirs[0]}: 1 kernels, 1 compiled signatures, 0.0 MiB",
+        f"  {dirs[0]} (in use): 1 kernels, 1 compiled signatures, 0.0 MiB",
         f"  {tmp_path / 'absent'}: absent",
+        f"  {other}: 1 kernels, 1 compiled signatures, 0.0 MiB",
     ]
     assert cli.run_cache("clear") == 0
     assert capsys.readouterr().out.strip().endswith("(2 files removed)")
     assert sorted(p.name for p in dirs[0].iterdir()) == ["fastmlp-sources.stamp"]
+    assert len(list(other.iterdir())) == 3  # the folder Numba does not use: kept
 
 
 def test_cache_command_uses_fastmlp_cache_when_present(tmp_path, monkeypatch, capsys):
@@ -398,6 +418,8 @@ def test_cache_module_absent_is_none_but_its_errors_are_not_hidden(monkeypatch):
 
     import fastmlp
 
+    if importlib.util.find_spec("fastmlp._cache") is None:  # not on this branch
+        assert cli._cache_module() is None
     # Absent (None in sys.modules: what import reports for a missing module).
     monkeypatch.delattr(fastmlp, "_cache", raising=False)
     monkeypatch.setitem(sys.modules, "fastmlp._cache", None)
