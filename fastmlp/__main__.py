@@ -116,14 +116,14 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from ._notice import configure_cli_logging
+    from ._notice import cli_logging
 
-    configure_cli_logging()
-    if args.command == "warmup":
-        return run_warmup(args.jobs, args.quiet)
-    if args.command == "cache":
-        return run_cache(args.action)
-    return run_demo(args)
+    with cli_logging():  # the "compiling ..." notices, printed to stderr
+        if args.command == "warmup":
+            return run_warmup(args.jobs, args.quiet)
+        if args.command == "cache":
+            return run_cache(args.action)
+        return run_demo(args)
 
 
 def run_warmup(jobs, quiet=False, out=None):

@@ -30,6 +30,7 @@ changed) it logs the notice worded "may compile", since a needless line costs le
 than an unexplained wait.
 """
 
+import contextlib
 import logging
 import os
 import sys
@@ -182,16 +183,49 @@ def compile_message(what, seconds, cached=False, cache_off=False):
     return f"fastmlp: compiling {what}, {how_long}; {when}"
 
 
+class _CliHandler(logging.Handler):
+    """Writes bare messages to ``stream``, or to whatever ``sys.stderr`` is at the
+    time of the record (so a caller that redirects stderr later still sees them)."""
+
+    _fastmlp_cli = True
+
+    def __init__(self, stream=None):
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(message)s"))
+        self._stream = stream
+
+    def emit(self, record):
+        try:
+            stream = self._stream if self._stream is not None else sys.stderr
+            stream.write(self.format(record) + "\n")
+            stream.flush()
+        except Exception:
+            self.handleError(record)
+
+
 def configure_cli_logging(stream=None):
     """Print the ``fastmlp`` logger's INFO records (the notices) as bare lines,
-    as ``python -m fastmlp`` does; idempotent."""
-    stream = sys.stderr if stream is None else stream
+    as ``python -m fastmlp`` does; idempotent. Returns the handler."""
     for handler in logger.handlers:
         if getattr(handler, "_fastmlp_cli", False):
             return handler
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    handler._fastmlp_cli = True
+    handler = _CliHandler(stream)
     logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
     return handler
+
+
+@contextlib.contextmanager
+def cli_logging(stream=None):
+    """configure_cli_logging for the duration of a block (``main()`` called from
+    Python leaves the logger as it found it)."""
+    level = logger.level
+    had = any(getattr(h, "_fastmlp_cli", False) for h in logger.handlers)
+    handler = configure_cli_logging(stream)
+    try:
+        yield handler
+    finally:
+        if not had:
+            logger.removeHandler(handler)
+            logger.setLevel(level)

@@ -236,6 +236,16 @@ def test_cli_logging_prints_the_notices_once(tmp_path):
     assert out == repr("fastmlp: compiling x\n")
 
 
+def test_cli_logging_block_leaves_the_logger_as_it_was(capsys):
+    logger = _notice.logger
+    before = (logger.level, list(logger.handlers))
+    with _notice.cli_logging():
+        logger.info("fastmlp: shown")
+    logger.info("fastmlp: not shown")
+    assert (logger.level, list(logger.handlers)) == before
+    assert capsys.readouterr().err == "fastmlp: shown\n"
+
+
 def test_logger_is_silent_unless_configured():
     # No handler of fastmlp's own outside the CLI: a library logs, the
     # application decides what is shown.
