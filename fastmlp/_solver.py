@@ -52,6 +52,7 @@ from ._kernels.optimizers import (
     SOLVER_SGD,
 )
 from ._kernels.sparse import CSRMatrix
+from ._notice import notify_kernels
 from ._progress import Progress
 from ._threads import parallel_allowed
 
@@ -117,10 +118,13 @@ def kernel_input(X, dtype):
     converted to CSR, which copies the nonzeros but never densifies)."""
     if sp.issparse(X):
         X = sp.csr_matrix(X, dtype=dtype)
+        # int32 indices whenever they fit (scipy's usual choice; a sparse array
+        # may carry int64 ones), so both kinds share one compiled kernel.
+        index = np.int32 if max(X.nnz, X.shape[1]) < 2**31 else np.int64
         return CSRMatrix(
             _read_only(np.ascontiguousarray(X.data)),
-            _read_only(np.ascontiguousarray(X.indices)),
-            _read_only(np.ascontiguousarray(X.indptr)),
+            _read_only(np.ascontiguousarray(X.indices, dtype=index)),
+            _read_only(np.ascontiguousarray(X.indptr, dtype=index)),
         )
     return _read_only(np.ascontiguousarray(X, dtype=dtype))
 
@@ -153,17 +157,41 @@ def run_epoch(theta, opt, buffers, X, Y, sw, idx, table, codes, hp, batch_size, 
     return out
 
 
-def task_kernel(theta, opt, buffers, X, Y, sw, idx, table, codes, hp):
+def task_kernel(kind, verbose, theta, opt, buffers, X, Y, sw, idx, table, codes, hp,
+                batch_size):  # fmt: skip
     """(address, key) of ``run_task`` compiled for the argument types that
     train_epoch passes it with these arrays (see network.run_task); compiled,
-    or loaded from the cache, on first use. Once per fit (a few microseconds)."""
-    i64, f64 = numba.types.int64, numba.types.float64
-    typeof = numba.typeof
-    argtypes = (
-        i64, i64, *(typeof(a) for a in (theta, opt, *buffers, X, Y, sw, idx)),
-        i64, i64, typeof(table), typeof(codes), typeof(hp), f64, f64,
+    or loaded from the cache, on first use. Once per fit (tens of microseconds).
+
+    Before anything compiles, one notice (``_notice``; ``kind`` a
+    _notice.KINDS key) if run_task or train_epoch will compile for these types."""
+    task_args = (
+        0,
+        0,
+        theta,
+        opt,
+        *buffers,
+        X,
+        Y,
+        sw,
+        idx,
+        0,
+        0,
+        table,
+        codes,
+        hp,
+        0.0,
+        0.0,
+    )  # fmt: skip: the Python values have the types of train_epoch's call
+    epoch_args = (
+        theta, opt, *buffers, X, Y, sw, idx, table, codes, hp, batch_size, 0, 0.0,
+        0, 0,
     )  # fmt: skip
-    return kernel_address(run_task, argtypes)
+    sparse = isinstance(X, CSRMatrix)
+    for kernel, args in ((run_task, task_args), (train_epoch, epoch_args)):
+        if notify_kernels(kind, kernel, args, theta.dtype, sparse, verbose):
+            break
+    return kernel_address(run_task, tuple(map(numba.typeof, task_args)))
 
 
 def gemm_work_elements(units, max_rows, dense_input):
@@ -428,8 +456,8 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
     progress = Progress(bool(est.verbose) if incremental else est.verbose, est.max_iter)
 
     task = task_kernel(
-        theta, opt.moments, ws.buffers, X_train, Y_train, sw, sample_idx, ws.table,
-        codes, hp,
+        "training", est.verbose, theta, opt.moments, ws.buffers, X_train, Y_train,
+        sw, sample_idx, ws.table, codes, hp, batch_size,
     )  # fmt: skip
     # closing(progress): the tqdm bar is closed on every exit, errors included.
     with deferred_interrupt() as interrupt, closing(progress):
@@ -577,8 +605,9 @@ def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype)
         params = _writable(params, np.float64)
         if task is None:
             task = task_kernel(
-                params, opt, ws.buffers, Xk, Y, sw, idx, ws.table, codes, hp
-            )
+                "lbfgs", False, params, opt, ws.buffers, Xk, Y, sw, idx, ws.table,
+                codes, hp, n_samples,
+            )  # fmt: skip
         run_epoch(
             params, opt, ws.buffers, Xk, Y, sw, idx, ws.table, codes, hp, n_samples,
             0, 0.0, task,
@@ -658,7 +687,10 @@ def predict_raw(theta, layout, X, codes, dtype):
     sw = np.ones(0, dtype=dtype)
     idx = np.arange(n)
     hp = np.zeros(N_HP)
-    task = task_kernel(theta, opt, ws.buffers, Xk, out, sw, idx, ws.table, codes, hp)
+    task = task_kernel(
+        "prediction", False, theta, opt, ws.buffers, Xk, out, sw, idx, ws.table,
+        codes, hp, n_split * rows,
+    )  # fmt: skip
     run_epoch(
         theta, opt, ws.buffers, Xk, out, sw, idx, ws.table, codes, hp,
         n_split * rows, 0, 0.0, task,
@@ -688,14 +720,18 @@ def jacobian_raw(theta, layout, X, codes, dtype):
     J = np.empty((n, n_out, n_features), dtype=dtype)
     Xk = kernel_input(X, dtype)
     idx = np.arange(n)
-    typeof, i64 = numba.typeof, numba.types.int64
-    block_types = (
-        *(typeof(a) for a in (J, acts[0], work[0], D0[0], D1[0], xb[0], Xk, idx)),
-        i64, i64, typeof(theta), typeof(table), i64, i64,
-    )  # fmt: skip
+    act, out = codes[0], codes[1]
+    block_args = (J, acts[0], work[0], D0[0], D1[0], xb[0], Xk, idx, 0, 0, theta,
+                  table, act, out)  # fmt: skip
+    jac_args = (J, acts, work, D0, D1, xb, Xk, idx, rows, theta, table, act, out,
+                parallel, 0, 0)  # fmt: skip
+    for kernel, args in ((jacobian_block, block_args), (input_jacobian, jac_args)):
+        if notify_kernels("jacobian", kernel, args, dtype, not dense):
+            break
+    block = kernel_address(jacobian_block, tuple(map(numba.typeof, block_args)))
     done = input_jacobian(
-        J, acts, work, D0, D1, xb, Xk, idx, rows, theta, table, codes[0], codes[1],
-        parallel, *kernel_address(jacobian_block, block_types),
+        J, acts, work, D0, D1, xb, Xk, idx, rows, theta, table, act, out, parallel,
+        *block,
     )  # fmt: skip
     if not done:  # a programming error, never a user's
         raise RuntimeError("fastmlp: jacobian_block compiled for other argument types")
