@@ -1,5 +1,6 @@
 # Two commands on a fresh machine with Python 3.11 and pip:
-#   make demo   train on bundled data and compare with scikit-learn
+#   make demo   compile the kernels (once, with a progress line per group), then
+#               train on bundled data and compare with scikit-learn
 #   make test   run the test suite
 # Each creates .venv and installs fastmlp into it on first use.
 
@@ -7,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo warmup test bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +16,12 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,plot]"
 	touch $@
 
-demo: $(BIN)/.installed
+# Compiles every kernel into Numba's on-disk cache in parallel workers, printing
+# a line per group; a few seconds when the cache is already warm.
+warmup: $(BIN)/.installed
+	$(BIN)/python -m fastmlp warmup
+
+demo: warmup
 	$(BIN)/python -m fastmlp
 
 test: $(BIN)/.installed

@@ -15,7 +15,8 @@ Each step runs in a fresh interpreter, all sharing one new, empty
 For each step it prints the fit's wall time and the seconds spent compiling,
 and for the cold steps the kernels that took longest, in *exclusive* seconds
 (a kernel's own ``numba:compile`` event minus the compile events nested in it,
-so that a caller is not charged for its callees). Targets (issue 11, 2-core
+so that a caller is not charged for its callees), and the fit's CPU time, which
+a busy machine inflates less than the wall time. Targets (issue 11, 2-core
 machine): step 1 <= 15 s, step 2 <= 15 s, step 3 <= 10 s, step 4 <= 0.3 s.
 """
 
@@ -57,9 +58,11 @@ class Recorder(event.Listener):
         records.append((time.perf_counter(), ev))
 
 start = time.perf_counter()
+cpu = time.process_time()
 with event.install_listener("numba:compile", Recorder()):
     MLPClassifier(random_state=0).fit(X, y)
 wall = time.perf_counter() - start
+cpu = time.process_time() - cpu
 
 # Exclusive time per kernel: each compile event minus the ones nested in it.
 exclusive = {}
@@ -79,7 +82,7 @@ for t, ev in records:
             exclusive.setdefault("<total>", 0.0)
             exclusive["<total>"] += total
 compiled = sum(1 for _, ev in records if ev.is_start)
-print(json.dumps({"wall": wall, "compiled": compiled, "kernels": exclusive}))
+print(json.dumps({"wall": wall, "cpu": cpu, "compiled": compiled, "kernels": exclusive}))
 """
 
 STEPS = ("float64", "float32", "sparse", "warm")
@@ -111,15 +114,19 @@ def main(argv=None):
         with tempfile.TemporaryDirectory(prefix="fastmlp-cache-") as cache_dir:
             runs.append({step: run_step(step, cache_dir) for step in STEPS})
 
-    print("| step | first fit (s), median | compiling (s) | kernels compiled | target |")
-    print("|---|---|---|---|---|")
+    print(
+        "| step | first fit (s), median | its CPU time (s) | compiling (s) "
+        "| kernels compiled | target |"
+    )
+    print("|---|---|---|---|---|---|")
     for step in STEPS:
         wall = np.median([r[step]["wall"] for r in runs])
+        cpu = np.median([r[step]["cpu"] for r in runs])
         comp = np.median([r[step]["kernels"].get("<total>", 0.0) for r in runs])
         count = int(np.median([r[step]["compiled"] for r in runs]))
         ok = "met" if wall <= TARGETS[step] else "missed"
         print(
-            f"| {step} | {wall:.2f} | {comp:.2f} | {count} | "
+            f"| {step} | {wall:.2f} | {cpu:.2f} | {comp:.2f} | {count} | "
             f"<= {TARGETS[step]:g} s: {ok} |"
         )
     total = sum(np.median([r[s]["wall"] for r in runs]) for s in STEPS[:3])

@@ -2,12 +2,12 @@
 
 Usage::
 
-    .venv/bin/python bench/gemm_gflops.py              # 1 thread, plus 2 threads on the big shapes
-    .venv/bin/python bench/gemm_gflops.py --threads 1  # 1 thread only
+    .venv/bin/python bench/gemm_gflops.py
 
-Single-thread rows run our kernels with ``parallel=False`` under
-``numba.set_num_threads(1)`` and NumPy under ``threadpool_limits(1)``; multi-thread
-rows use ``parallel=True``. Each number is the median of REPEATS timings, each
+fastmlp's GEMMs are serial kernels (training runs a batch's row chunks, and
+prediction its row blocks, on separate threads; bench/scaling.py measures that),
+so every row compares one of our calls with NumPy under ``threadpool_limits(1)``.
+Each number is the median of REPEATS timings, each
 timing averaging enough calls to last about TARGET_S, after a warm-up call.
 Compile times (first call, per kernel and dtype) are printed below the table;
 set FASTMLP_CACHE=0 to measure a cold compile rather than a cache load.
@@ -44,7 +44,6 @@ SHAPES = [
     ("dH  1x100 . (64x100).T", "nt", 1, 64, 100),
     ("dW  (1x64).T . 1x100", "tn", 64, 100, 1),
 ]
-BIG = {"nn", "nt", "tn"}  # ops whose first (big) shape also gets a multi-thread row
 
 
 def operands(rng, op, M, N, K, dtype):
@@ -59,31 +58,31 @@ def operands(rng, op, M, N, K, dtype):
 
 
 @numba.njit
-def _repeat_nn(n, C, A, B, parallel, work):
+def _repeat_nn(n, C, A, B, work):
     for _ in range(n):
-        matmul_nn(C, A, B, False, parallel, work)
+        matmul_nn(C, A, B, False, work)
 
 
 @numba.njit
-def _repeat_nt(n, C, A, B, parallel, work):
+def _repeat_nt(n, C, A, B, work):
     for _ in range(n):
-        matmul_nt(C, A, B, parallel, work)
+        matmul_nt(C, A, B, work)
 
 
 @numba.njit
-def _repeat_tn(n, C, A, B, parallel, work):
+def _repeat_tn(n, C, A, B, work):
     for _ in range(n):
-        matmul_tn(C, A, B, parallel, work)
+        matmul_tn(C, A, B, work)
 
 
 REPEAT = {"nn": _repeat_nn, "nt": _repeat_nt, "tn": _repeat_tn}
 
 
-def ours(op, C, A, B, parallel, work):
+def ours(op, C, A, B, work):
     """Our kernel, called n times from nopython code as train_epoch calls it
     (a Python-level call would add ~1-2 us of dispatch per call)."""
     rep = REPEAT[op]
-    return lambda n=1: rep(n, C, A, B, parallel, work)
+    return lambda n=1: rep(n, C, A, B, work)
 
 
 def reference(op, C, A, B):
@@ -119,15 +118,7 @@ def seconds_per_call(fn):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="thread count for the multi-thread rows; 1 skips them "
-        "(default: all Numba threads)",
-    )
-    args = parser.parse_args()
-    n_multi = numba.config.NUMBA_NUM_THREADS if args.threads is None else args.threads
+    parser.parse_args()
 
     rng = np.random.default_rng(0)
     numba.set_num_threads(1)
@@ -143,31 +134,23 @@ def main():
             kern = {"nn": matmul_nn, "nt": matmul_nt, "tn": matmul_tn}[op]
             args = (C, A, B, False) if op == "nn" else (C, A, B)
             t = time.perf_counter()
-            kern(*args, False, work[dtype])
-            kern(*args, True, work[dtype])
+            kern(*args, work[dtype])
             compile_s[(op, np.dtype(dtype).name)] = time.perf_counter() - t
-            ours(op, C, A, B, False, work[dtype])()  # compile the timing loop
+            ours(op, C, A, B, work[dtype])()  # compile the timing loop
 
-    # Phase 1: one thread, everything. Phase 2: the big shapes multi-threaded,
-    # all of ours first, then all of NumPy's, with a pause in between: on a
-    # 2-core machine, pool threads of one library still spinning after its last
-    # call would steal a core from the other.
+    # All of ours first, then all of NumPy's, with a pause in between.
     plan = [(1, "ours"), (1, "numpy")]
-    if n_multi > 1:
-        plan += [(n_multi, "ours"), (n_multi, "numpy")]
     results = {}
     for threads, who in plan:
         numba.set_num_threads(threads)
         time.sleep(0.3)
         for dtype in (np.float32, np.float64):
             for label, op, M, N, K in SHAPES:
-                if threads > 1 and not (op in BIG and M * N * K >= 10**7):
-                    continue
                 A, B = operands(np.random.default_rng(0), op, M, N, K, dtype)
                 C = np.empty((M, N), dtype)
                 with threadpool_limits(threads):
                     fn = (
-                        ours(op, C, A, B, threads > 1, work[dtype])
+                        ours(op, C, A, B, work[dtype])
                         if who == "ours"
                         else reference(op, C, A, B)
                     )
@@ -211,7 +194,7 @@ def main():
             f"{g_ours / g_np:.2f} | {us:.1f} |"
         )
     print()
-    print("First-call time (compile or cache load, serial + parallel branch), seconds:")
+    print("First-call time (compile or cache load), seconds:")
     print()
     print("| kernel | " + " | ".join(sorted({d for _, d in compile_s})) + " |")
     print("|---|---|---|")

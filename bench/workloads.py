@@ -1,4 +1,4 @@
-"""The benchmark workloads of ../shared/BENCHMARKS.md, shared by bench/compare.py
+"""The benchmark workloads of bench/README.md, shared by bench/compare.py
 and the asv benchmarks."""
 
 from dataclasses import dataclass, field

@@ -1,9 +1,16 @@
-"""``python -m fastmlp``: train on bundled data beside scikit-learn and compare.
+"""``python -m fastmlp``: the demo, the kernel warm-up and the kernel cache.
 
-Trains ``fastmlp.MLPClassifier`` and ``sklearn.neural_network.MLPClassifier`` with
-the same parameters and ``random_state`` on scikit-learn's digits data (bundled,
-no download), and prints held-out accuracy and fit time (median of repeats,
-after one warm-up fit that also pays Numba's one-off compile).
+    python -m fastmlp [demo] [--hidden ...] [--solver ...] ...   (the default)
+    python -m fastmlp warmup [--jobs N] [--quiet]
+    python -m fastmlp cache {info,clear}
+
+``demo`` trains ``fastmlp.MLPClassifier`` and ``sklearn.neural_network.MLPClassifier``
+with the same parameters and ``random_state`` on scikit-learn's digits data
+(bundled, no download), and prints held-out accuracy and fit time (median of
+repeats, after one warm-up fit that also pays Numba's one-off compile).
+``warmup`` compiles, or loads from the on-disk cache, every kernel any fit,
+predict or jacobian can use (see ``fastmlp._warmup``). ``cache`` shows or empties
+the folders of that cache.
 """
 
 import argparse
@@ -12,6 +19,8 @@ import time
 import warnings
 
 import numpy as np
+
+COMMANDS = ("demo", "warmup", "cache")
 
 
 def _median_fit_time(make, X, y, repeats):
@@ -25,24 +34,259 @@ def _median_fit_time(make, X, y, repeats):
     return model, float(np.median(times))
 
 
-def main(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m fastmlp", description=__doc__.split("\n\n")[0]
+        prog="python -m fastmlp",
+        description="fastmlp's demo (the default command), kernel warm-up and "
+        "kernel cache.",
+        epilog="Without a command, runs demo: `python -m fastmlp --solver sgd` is "
+        "`python -m fastmlp demo --solver sgd`.",
     )
-    parser.add_argument(
+    sub = parser.add_subparsers(dest="command", metavar="{demo,warmup,cache}")
+
+    demo = sub.add_parser(
+        "demo",
+        help="train on bundled digits beside scikit-learn and compare (default)",
+        description="Train fastmlp and scikit-learn's MLPClassifier on scikit-learn's "
+        "bundled digits data; print accuracy and fit time.",
+    )
+    demo.add_argument(
         "--hidden",
         type=int,
         nargs="+",
         default=[100],
         help="hidden layer sizes (default: 100)",
     )
-    parser.add_argument("--solver", choices=["adam", "sgd", "lbfgs"], default="adam")
-    parser.add_argument("--max-iter", type=int, default=100)
-    parser.add_argument("--batch-size", default="auto")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    args = parser.parse_args(argv)
+    demo.add_argument("--solver", choices=["adam", "sgd", "lbfgs"], default="adam")
+    demo.add_argument("--max-iter", type=int, default=100)
+    demo.add_argument("--batch-size", default="auto")
+    demo.add_argument("--repeats", type=int, default=3)
+    demo.add_argument("--dtype", choices=["float32", "float64"], default="float32")
 
+    from ._warmup import default_jobs
+
+    warm = sub.add_parser(
+        "warmup",
+        help="compile (or load from cache) every kernel, in parallel workers",
+        description="Compile, or load from Numba's on-disk cache, the kernels of "
+        "every fit, partial_fit, predict, score and jacobian: float32 and float64, "
+        "dense and sparse (CSR) input, every solver. Compiling happens once per "
+        "machine and fastmlp version.",
+    )
+    warm.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive_int,
+        default=default_jobs(),
+        help="worker processes (default: the number of cores, %(default)s here)",
+    )
+    warm.add_argument(
+        "--quiet", "-q", action="store_true", help="print nothing unless it fails"
+    )
+
+    cache = sub.add_parser(
+        "cache",
+        help="show or empty the on-disk kernel cache",
+        description="Show or empty the folders where Numba caches fastmlp's "
+        "compiled kernels.",
+    )
+    cache.add_argument(
+        "action",
+        choices=["info", "clear"],
+        help="info: folders (in lookup order), files and size; clear: delete the "
+        "cached kernels",
+    )
+    return parser
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def parse_args(argv=None):
+    """Parsed arguments; a command line without a command is the demo's."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "demo")
+    return build_parser().parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from ._notice import cli_logging
+
+    with cli_logging():  # the "compiling ..." notices, printed to stderr
+        if args.command == "warmup":
+            return run_warmup(args.jobs, args.quiet)
+        if args.command == "cache":
+            return run_cache(args.action)
+        return run_demo(args)
+
+
+def run_warmup(jobs, quiet=False, out=None):
+    from ._warmup import warmup
+
+    out = sys.stdout if out is None else out
+
+    def say(text):
+        if not quiet:
+            print(text, file=out, flush=True)
+
+    def report(done, total, result):
+        if result["compiled"]:
+            how = f"compiled {result['compiled']} kernel signatures"
+        elif result["loaded"]:
+            how = "loaded from the on-disk cache"
+        else:
+            how = "already loaded"
+        say(f"[{done}/{total}] {result['group']}: {result['seconds']:.1f} s ({how})")
+
+    say(
+        f"fastmlp warmup: compiling, or loading from the on-disk cache, every kernel "
+        f"(float64/float32, dense/sparse input) in {jobs} worker "
+        f"process{'es' if jobs > 1 else ''}; compiling takes a minute or more, "
+        f"once per machine and fastmlp version"
+    )
+    start = time.perf_counter()
+    try:
+        results = warmup(jobs=jobs, report=report)
+    except Exception as exc:  # a worker's error, re-raised here
+        print(f"fastmlp warmup failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    total = time.perf_counter() - start
+    compiled = sum(r["compiled"] for r in results)
+    say(
+        f"warmup done: {len(results)} groups in {total:.1f} s"
+        + (f", {compiled} kernel signatures compiled and cached" if compiled else "")
+    )
+    return 0
+
+
+def run_cache(action, out=None):
+    out = sys.stdout if out is None else out
+    module = _cache_module()
+    if module is not None:
+        dirs = [str(d) for d in module.cache_dirs()]
+        in_use = None
+    else:
+        dirs = [str(d) for d in fallback_cache_dirs()]
+        in_use = _first_usable(dirs)
+    if action == "info":
+        print("fastmlp kernel cache folders, in lookup order:", file=out)
+        for folder in dirs:
+            mark = " (in use)" if folder == in_use else ""
+            print(f"  {folder}{mark}: {_describe_folder(folder)}", file=out)
+        return 0
+    if module is not None:
+        result = module.clear()
+        print(f"cleared the kernel cache{_removed(result)}", file=out)
+    else:
+        removed = fallback_clear([in_use] if in_use else [])
+        print(
+            f"cleared the kernel cache in {in_use} ({removed} files removed)", file=out
+        )
+    return 0
+
+
+def _first_usable(dirs):
+    """The folder Numba caches in: the first whose nearest existing ancestor is
+    writable (Numba creates it on first use)."""
+    import os
+    from pathlib import Path
+
+    for folder in dirs:
+        path = Path(folder)
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        if os.access(path, os.W_OK):
+            return folder
+    return None
+
+
+def _removed(result):
+    if isinstance(result, int) and not isinstance(result, bool):
+        return f" ({result} files removed)"
+    return ""
+
+
+def _cache_module():
+    """fastmlp._cache when this fastmlp has it (cache_dirs(), clear()), else None."""
+    import importlib
+
+    name = f"{__package__ or 'fastmlp'}._cache"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:  # fastmlp._cache exists but an import inside it failed
+            raise
+        return None
+
+
+def fallback_cache_dirs():
+    """Folders where Numba caches the kernels of fastmlp/_kernels, in Numba's
+    lookup order: NUMBA_CACHE_DIR's (when set), the package's
+    ``_kernels/__pycache__``, the per-user cache (used when the package's folder
+    is read-only). Numba uses the first that it can write; ``cache clear``
+    empties that one."""
+    from pathlib import Path
+
+    from numba.core import config
+    from numba.core.caching import _CacheLocator
+
+    kernels = Path(__file__).resolve().parent / "_kernels"
+    subpath = _CacheLocator.get_suitable_cache_subpath(str(kernels / "network.py"))
+    dirs = []
+    if config.CACHE_DIR:
+        dirs.append(Path(config.CACHE_DIR) / subpath)
+    dirs.append(kernels / "__pycache__")
+    try:
+        from numba.misc.appdirs import AppDirs
+
+        user = AppDirs(appname="numba", appauthor=False).user_cache_dir
+        dirs.append(Path(user) / subpath)
+    except Exception:  # pragma: no cover - a Numba without appdirs
+        pass
+    return dirs
+
+
+def fallback_clear(dirs):
+    """Delete Numba's cache files (``*.nbi`` index, ``*.nbc`` data) in ``dirs``;
+    returns how many."""
+    from pathlib import Path
+
+    removed = 0
+    for folder in map(Path, dirs):
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            if entry.suffix in (".nbi", ".nbc"):
+                try:
+                    entry.unlink()
+                    removed += 1
+                except OSError:
+                    pass
+    return removed
+
+
+def _describe_folder(folder):
+    from pathlib import Path
+
+    path = Path(folder)
+    if not path.is_dir():
+        return "absent"
+    files = [p for p in path.iterdir() if p.suffix in (".nbi", ".nbc")]
+    size = sum(p.stat().st_size for p in files)
+    n_index = sum(p.suffix == ".nbi" for p in files)
+    return (
+        f"{n_index} kernels, {len(files) - n_index} compiled signatures, "
+        f"{size / 2**20:.1f} MiB"
+    )
+
+
+def run_demo(args):
     from sklearn.datasets import load_digits
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import train_test_split

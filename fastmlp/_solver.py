@@ -13,6 +13,7 @@ import threading
 import warnings
 from contextlib import closing, contextmanager
 
+import numba
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
@@ -23,13 +24,21 @@ from sklearn.utils import shuffle as sk_shuffle
 from sklearn.utils.optimize import _check_optimize_result
 
 from ._kernels import gemm, optimizers
-from ._kernels.jacobian import input_jacobian
+from ._kernels.indirect import kernel_address
+from ._kernels.jacobian import input_jacobian, jacobian_block
 from ._kernels.network import (
     C_CHUNK_ROWS,
+    C_MODE,
     C_PARALLEL,
     C_SOLVER,
-    C_SPLIT_PARALLEL,
     C_STEP_PARALLEL,
+    MODE_PREDICT,
+    MODE_TRAIN,
+    S_LOSS,
+    run_task,
+    train_epoch,
+)
+from ._kernels.optimizers import (
     H_ALPHA,
     H_BETA_1,
     H_BETA_2,
@@ -39,13 +48,11 @@ from ._kernels.network import (
     H_NESTEROV,
     N_HP,
     SOLVER_ADAM,
+    SOLVER_NONE,
     SOLVER_SGD,
-    Buffers,
-    forward_backward,
-    predict_blocks,
-    train_epoch,
 )
-from ._kernels.sparse import CSRMatrix, CSRRows
+from ._kernels.sparse import CSRMatrix
+from ._notice import notify_kernels
 from ._progress import Progress
 from ._threads import parallel_allowed
 
@@ -97,27 +104,94 @@ def batch_split(batch_size):
     return n_split, chunk_rows
 
 
+def _read_only(a):
+    """A read-only view of ``a``: the kernels always see read-only inputs, so a
+    user's read-only array and a writable one share one compiled kernel."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
 def kernel_input(X, dtype):
-    """X as the kernels take it: a C-contiguous array of ``dtype``, or for sparse X
-    a CSRMatrix of CSR arrays (CSC and other formats are converted to CSR, which
-    copies the nonzeros but never densifies)."""
+    """X as the kernels take it: a read-only C-contiguous array of ``dtype``, or
+    for sparse X a CSRMatrix of read-only CSR arrays (CSC and other formats are
+    converted to CSR, which copies the nonzeros but never densifies)."""
     if sp.issparse(X):
         X = sp.csr_matrix(X, dtype=dtype)
+        # int32 indices whenever they fit (scipy's usual choice; a sparse array
+        # may carry int64 ones), so both kinds share one compiled kernel.
+        index = np.int32 if max(X.nnz, X.shape[1]) < 2**31 else np.int64
         return CSRMatrix(
-            np.ascontiguousarray(X.data),
-            np.ascontiguousarray(X.indices),
-            np.ascontiguousarray(X.indptr),
+            _read_only(np.ascontiguousarray(X.data)),
+            _read_only(np.ascontiguousarray(X.indices, dtype=index)),
+            _read_only(np.ascontiguousarray(X.indptr, dtype=index)),
         )
-    return np.ascontiguousarray(X, dtype=dtype)
+    return _read_only(np.ascontiguousarray(X, dtype=dtype))
+
+
+def _writable(a, dtype):
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a if a.flags.writeable else a.copy()
 
 
 def kernel_targets(Y, sample_weight, dtype):
-    """Y and the sample weights as the kernels take them: C-contiguous arrays of
-    ``dtype``; no weights become ones (multiplying by 1 changes no bit)."""
-    Y = np.ascontiguousarray(Y, dtype=dtype)
+    """Y and the sample weights as the kernels take them: writable C-contiguous
+    arrays of ``dtype`` (the kernel's output array in predict mode has Y's
+    type); no weights become ones (multiplying by 1 changes no bit)."""
+    Y = _writable(Y, dtype)
     if sample_weight is None:
         return Y, np.ones(Y.shape[0], dtype=dtype)
-    return Y, np.ascontiguousarray(sample_weight, dtype=dtype)
+    return Y, _writable(sample_weight, dtype)
+
+
+def run_epoch(theta, opt, buffers, X, Y, sw, idx, table, codes, hp, batch_size, t,
+              sqnorm, task):  # fmt: skip
+    """train_epoch with the fit's buffers; ``task`` from ``task_kernel``.
+    Returns train_epoch's (accumulated loss, t, sqnorm, diverged)."""
+    out = train_epoch(
+        theta, opt, *buffers, X, Y, sw, idx, table, codes, hp, batch_size, t,
+        sqnorm, *task,
+    )  # fmt: skip
+    if out[3] == -2:  # a programming error, never a user's
+        raise RuntimeError("fastmlp: run_task was compiled for other argument types")
+    return out
+
+
+def task_kernel(kind, verbose, theta, opt, buffers, X, Y, sw, idx, table, codes, hp,
+                batch_size):  # fmt: skip
+    """(address, key) of ``run_task`` compiled for the argument types that
+    train_epoch passes it with these arrays (see network.run_task); compiled,
+    or loaded from the cache, on first use. Once per fit (tens of microseconds).
+
+    Before anything compiles, one notice (``_notice``; ``kind`` a
+    _notice.KINDS key) if run_task or train_epoch will compile for these types."""
+    task_args = (
+        0,
+        0,
+        theta,
+        opt,
+        *buffers,
+        X,
+        Y,
+        sw,
+        idx,
+        0,
+        0,
+        table,
+        codes,
+        hp,
+        0.0,
+        0.0,
+    )  # fmt: skip: the Python values have the types of train_epoch's call
+    epoch_args = (
+        theta, opt, *buffers, X, Y, sw, idx, table, codes, hp, batch_size, 0, 0.0,
+        0, 0,
+    )  # fmt: skip
+    sparse = isinstance(X, CSRMatrix)
+    for kernel, args in ((run_task, task_args), (train_epoch, epoch_args)):
+        if notify_kernels(kind, kernel, args, theta.dtype, sparse, verbose):
+            break
+    return kernel_address(run_task, tuple(map(numba.typeof, task_args)))
 
 
 def gemm_work_elements(units, max_rows, dense_input):
@@ -142,7 +216,9 @@ class Workspace:
 
     Buffers that a chunk of a split batch writes have a leading axis of n_split
     (G, acts, deltas, work), each chunk sized for ``chunk_rows`` rows; the
-    gathered batch (xb, yb, swb) holds ``batch_rows`` rows."""
+    gathered batch (xb, yb, swb) holds ``batch_rows`` rows. ``buffers`` is the
+    tuple train_epoch takes: G, acts, deltas, work, sums, xb, yb, swb. For
+    prediction (``gradients=False``) G has no columns."""
 
     def __init__(
         self,
@@ -154,35 +230,50 @@ class Workspace:
         dense_input=True,
         n_split=1,
         batch_rows=None,
+        gradients=True,
     ):
         batch_rows = chunk_rows if batch_rows is None else batch_rows
+        self.n_split, self.chunk_rows = n_split, chunk_rows
         self.table = layout.table(chunk_rows)
         size = layout.activation_size(chunk_rows)
         self.acts = np.empty((n_split, size), dtype=dtype)
-        self.deltas = np.empty((n_split, size), dtype=dtype)
+        self.deltas = np.empty((n_split, size if gradients else 0), dtype=dtype)
         # Dense batches are gathered here; sparse batches are read in place.
         self.xb = np.empty((batch_rows if dense_input else 0, n_features), dtype=dtype)
-        self.yb = np.empty((batch_rows, n_outputs), dtype=dtype)
-        self.swb = np.empty(batch_rows, dtype=dtype)
-        self.G = np.empty((n_split, layout.n_params), dtype=dtype)
+        self.yb = np.empty((batch_rows if gradients else 0, n_outputs), dtype=dtype)
+        self.swb = np.empty(batch_rows if gradients else 0, dtype=dtype)
+        self.G = np.empty((n_split, layout.n_params if gradients else 0), dtype=dtype)
         self.work = np.empty(
             (n_split, gemm_work_elements(layout.layer_units, chunk_rows, dense_input)),
             dtype=dtype,
         )
-        self.partial = np.empty(optimizers.n_chunks(layout.n_params))
-        self.losses = np.empty(n_split)
-        self.sw_sums = np.empty(n_split)
-        self.buffers = Buffers(
+        # float64: the step's per-slice squared norms, per-chunk loss and weight sums
+        self.sums = np.zeros((3, max(n_split, optimizers.n_chunks(layout.n_params))))
+        self.buffers = (
             self.G,
             self.acts,
             self.deltas,
             self.work,
+            self.sums,
             self.xb,
             self.yb,
             self.swb,
-            self.partial,
-            self.losses,
-            self.sw_sums,
+        )
+
+    @classmethod
+    def for_batches(cls, layout, batch_size, X, n_outputs, dtype):
+        """Buffers for mini-batches of ``batch_size`` rows of X, each cut into
+        row chunks as ``batch_split`` says."""
+        n_split, chunk_rows = batch_split(batch_size)
+        return cls(
+            layout,
+            chunk_rows,
+            X.shape[1],
+            n_outputs,
+            dtype,
+            dense_input=not sp.issparse(X),
+            n_split=n_split,
+            batch_rows=batch_size,
         )
 
 
@@ -344,34 +435,30 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
     X_train = kernel_input(X_train, dtype)
     Y_train, sw = kernel_targets(Y_train, sw_train, dtype)
 
-    n_split, chunk_rows = batch_split(batch_size)
-    ws = Workspace(
-        layout,
-        chunk_rows,
-        X.shape[1],
-        Y.shape[1],
-        dtype,
-        dense_input=not sp.issparse(X),
-        n_split=n_split,
-        batch_rows=batch_size,
-    )
+    ws = Workspace.for_batches(layout, batch_size, X, Y.shape[1], dtype)
+    n_split, chunk_rows = ws.n_split, ws.chunk_rows
     codes = codes.copy()
     parallel_ok = parallel_allowed()
-    codes[C_PARALLEL] = int(n_split == 1 and use_parallel(batch_size, layout.n_coef))
+    # A split batch's chunks run in parallel (a single chunk never opens a region).
+    codes[C_PARALLEL] = int(parallel_ok)
     # With a split batch the step runs in parallel too, so no long serial stretch
     # lets the thread pool fall asleep between batches (waking it costs more than
     # the step on small nets: measured 190 vs 100 us per W1 step).
     codes[C_STEP_PARALLEL] = int(
         parallel_ok and (n_split > 1 or layout.n_params >= STEP_PARALLEL_MIN_PARAMS)
     )
-    codes[C_SPLIT_PARALLEL] = int(parallel_ok)
     codes[C_CHUNK_ROWS] = chunk_rows
+    codes[C_MODE] = MODE_TRAIN
     codes[C_SOLVER] = SOLVER_ADAM if est.solver == "adam" else SOLVER_SGD
     hp = hyperparameters(est)
-    sqnorm = optimizers.squared_norm(theta[: layout.n_coef])
+    sqnorm = -1.0  # train_epoch computes ||coefs||^2 on its first call
     # partial_fit trains one epoch per call: scikit-learn's line, never a bar.
     progress = Progress(bool(est.verbose) if incremental else est.verbose, est.max_iter)
 
+    task = task_kernel(
+        "training", est.verbose, theta, opt.moments, ws.buffers, X_train, Y_train,
+        sw, sample_idx, ws.table, codes, hp, batch_size,
+    )  # fmt: skip
     # closing(progress): the tqdm bar is closed on every exit, errors included.
     with deferred_interrupt() as interrupt, closing(progress):
         est.n_iter_ = 0
@@ -381,21 +468,10 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
             if est.shuffle:
                 sample_idx = sk_shuffle(sample_idx, random_state=rs)
             hp[H_LR] = opt.learning_rate
-            accumulated, opt.t, sqnorm, diverged = train_epoch(
-                theta,
-                opt.moments,
-                ws.buffers,
-                X_train,
-                Y_train,
-                sw,
-                sample_idx,
-                ws.table,
-                codes,
-                hp,
-                batch_size,
-                opt.t,
-                sqnorm,
-            )
+            accumulated, opt.t, sqnorm, diverged = run_epoch(
+                theta, opt.moments, ws.buffers, X_train, Y_train, sw, sample_idx,
+                ws.table, codes, hp, batch_size, opt.t, sqnorm, task,
+            )  # fmt: skip
             if diverged >= 0 and not early_stopping:
                 # Stopped inside the epoch, right after the batch whose loss or
                 # weights went non-finite; the estimator restores its previous
@@ -490,43 +566,55 @@ def _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val, prog
 
 def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype):
     """``fun(theta) -> (loss, gradient)`` of the full-batch objective, as
-    ``scipy.optimize.minimize(jac=True)`` takes it: one compiled forward/backward
-    call per evaluation, then the L2 term and the normalisation in NumPy.
+    ``scipy.optimize.minimize(jac=True)`` takes it: one compiled train_epoch call
+    per evaluation with solver SOLVER_NONE (the batch's row chunks forward and
+    backward in parallel, their gradients summed into G[0], no step), then the
+    L2 term and the normalisation in NumPy.
 
     Unlike scikit-learn (#8349), the gradient of the multi-output squared error is
     that of the reported loss (averaged over outputs), so the line search sees a
     consistent objective."""
     n_samples = X.shape[0]
-    dense = not sp.issparse(X)
     Xk = kernel_input(X, dtype)
-    if not dense:  # the full batch: every row, in order
-        Xk = CSRRows(Xk.data, Xk.indices, Xk.indptr, np.arange(n_samples))
     Y, sw = kernel_targets(Y, sample_weight, dtype)
     sw_sum = float(n_samples) if sample_weight is None else float(sw.sum())
-    ws = Workspace(layout, n_samples, X.shape[1], Y.shape[1], dtype, dense_input=dense)
-    parallel = use_parallel(n_samples, layout.n_coef)
+    ws = Workspace.for_batches(layout, n_samples, X, Y.shape[1], dtype)
+    chunk_rows = ws.chunk_rows
+    n_parts = -(-n_samples // chunk_rows)
+    codes = codes.copy()
+    codes[C_PARALLEL] = int(use_parallel(n_samples, layout.n_coef))
+    codes[C_STEP_PARALLEL] = int(
+        codes[C_PARALLEL] and layout.n_params >= STEP_PARALLEL_MIN_PARAMS
+    )
+    codes[C_CHUNK_ROWS] = chunk_rows
+    codes[C_MODE] = MODE_TRAIN
+    codes[C_SOLVER] = SOLVER_NONE
+    hp = np.zeros(N_HP)
+    idx = np.arange(n_samples)
+    opt = np.empty((2, 0), dtype=dtype)
     n_coef = layout.n_coef
     alpha = float(alpha)
     # The kernels' output delta P - Y is the gradient of the *sum* over outputs of
     # the half squared error; the reported loss averages over outputs.
     output_scale = 1.0 / Y.shape[1] if loss_name == "squared_error" else 1.0
 
+    task = None
+
     def loss_grad(params):
-        loss_sum = forward_backward(
-            ws.G[0],
-            ws.acts[0],
-            ws.deltas[0],
-            ws.work[0],
-            Xk,
-            Y,
-            sw,
-            params,
-            ws.table,
-            codes[0],
-            codes[1],
-            codes[2],
-            parallel,
-        )
+        nonlocal task
+        params = _writable(params, np.float64)
+        if task is None:
+            task = task_kernel(
+                "lbfgs", False, params, opt, ws.buffers, Xk, Y, sw, idx, ws.table,
+                codes, hp, n_samples,
+            )  # fmt: skip
+        run_epoch(
+            params, opt, ws.buffers, Xk, Y, sw, idx, ws.table, codes, hp, n_samples,
+            0, 0.0, task,
+        )  # fmt: skip
+        loss_sum = 0.0
+        for c in range(n_parts):  # chunk order, as the kernel merges them
+            loss_sum += ws.sums[S_LOSS, c]
         coefs = params[:n_coef]
         loss = loss_sum / sw_sum + 0.5 * alpha * float(coefs @ coefs) / sw_sum
         grad = ws.G[0].copy()
@@ -559,30 +647,54 @@ def fit_lbfgs(est, theta, layout, X, Y, sample_weight, codes):
     est._set_weights(theta, layout)
 
 
+def _task_groups(n_blocks):
+    """Buffers sets for prediction and the Jacobian, whose row blocks are
+    independent (the result does not depend on this): one per thread that can
+    run, at most MAX_SPLIT."""
+    if not parallel_allowed():
+        return 1
+    return max(1, min(numba.get_num_threads(), n_blocks, MAX_SPLIT))
+
+
 def predict_raw(theta, layout, X, codes, dtype):
-    """Network output for X (dense or sparse, any row count) in blocks of rows."""
+    """Network output for X (dense or sparse, any row count): train_epoch in
+    MODE_PREDICT, blocks of PREDICT_BLOCK_ROWS rows as the tasks of phase 0."""
     n = X.shape[0]
     dense = not sp.issparse(X)
     rows = max(1, min(PREDICT_BLOCK_ROWS, n))
-    ws = Workspace(
-        layout, rows, X.shape[1], layout.layer_units[-1], dtype, dense_input=dense
-    )
-    out = np.empty((n, layout.layer_units[-1]), dtype=dtype)
+    n_out = layout.layer_units[-1]
     parallel = use_parallel(rows, layout.n_coef)
-    predict_blocks(
-        out,
-        ws.acts[0],
-        ws.xb,
-        ws.work[0],
-        kernel_input(X, dtype),
-        np.arange(n),
+    n_split = _task_groups(-(-n // rows)) if parallel else 1
+    ws = Workspace(
+        layout,
         rows,
-        theta,
-        ws.table,
-        codes[0],
-        codes[1],
-        parallel,
+        X.shape[1],
+        n_out,
+        dtype,
+        dense_input=dense,
+        n_split=n_split,
+        batch_rows=n_split * rows,
+        gradients=False,
     )
+    out = np.empty((n, n_out), dtype=dtype)
+    codes = codes.copy()
+    codes[C_PARALLEL] = int(parallel)
+    codes[C_STEP_PARALLEL] = 0
+    codes[C_CHUNK_ROWS] = rows
+    codes[C_MODE] = MODE_PREDICT
+    opt = np.empty((2, 0), dtype=dtype)
+    Xk = kernel_input(X, dtype)
+    sw = np.ones(0, dtype=dtype)
+    idx = np.arange(n)
+    hp = np.zeros(N_HP)
+    task = task_kernel(
+        "prediction", False, theta, opt, ws.buffers, Xk, out, sw, idx, ws.table,
+        codes, hp, n_split * rows,
+    )  # fmt: skip
+    run_epoch(
+        theta, opt, ws.buffers, Xk, out, sw, idx, ws.table, codes, hp,
+        n_split * rows, 0, 0.0, task,
+    )  # fmt: skip
     return out
 
 
@@ -594,28 +706,33 @@ def jacobian_raw(theta, layout, X, codes, dtype):
     n_out = units[-1]
     dense = not sp.issparse(X)
     rows = max(1, min(n, JACOBIAN_BLOCK_ROWS // n_out))
-    ws = Workspace(layout, rows, n_features, n_out, dtype, dense_input=dense)
+    parallel = use_parallel(n_out * rows, layout.n_coef)
+    groups = _task_groups(-(-n // rows)) if parallel else 1
+    table = layout.table(rows)
+    acts = np.empty((groups, layout.activation_size(rows)), dtype=dtype)
     need = gemm_work_elements(units, rows, dense)
     for fan_in, fan_out in zip(units[:-1], units[1:]):
         need = max(need, gemm.gemm_work_size(n_out * rows, fan_in, fan_out))
-    work = np.empty(need, dtype=dtype)
-    D0 = np.empty(n_out * rows * max(units), dtype=dtype)
+    work = np.empty((groups, need), dtype=dtype)
+    D0 = np.empty((groups, n_out * rows * max(units)), dtype=dtype)
     D1 = np.empty_like(D0)
+    xb = np.empty((groups, rows if dense else 0, n_features), dtype=dtype)
     J = np.empty((n, n_out, n_features), dtype=dtype)
-    input_jacobian(
-        J,
-        ws.acts[0],
-        work,
-        D0,
-        D1,
-        ws.xb,
-        kernel_input(X, dtype),
-        np.arange(n),
-        rows,
-        theta,
-        ws.table,
-        codes[0],
-        codes[1],
-        use_parallel(n_out * rows, layout.n_coef),
-    )
+    Xk = kernel_input(X, dtype)
+    idx = np.arange(n)
+    act, out = codes[0], codes[1]
+    block_args = (J, acts[0], work[0], D0[0], D1[0], xb[0], Xk, idx, 0, 0, theta,
+                  table, act, out)  # fmt: skip
+    jac_args = (J, acts, work, D0, D1, xb, Xk, idx, rows, theta, table, act, out,
+                parallel, 0, 0)  # fmt: skip
+    for kernel, args in ((jacobian_block, block_args), (input_jacobian, jac_args)):
+        if notify_kernels("jacobian", kernel, args, dtype, not dense):
+            break
+    block = kernel_address(jacobian_block, tuple(map(numba.typeof, block_args)))
+    done = input_jacobian(
+        J, acts, work, D0, D1, xb, Xk, idx, rows, theta, table, act, out, parallel,
+        *block,
+    )  # fmt: skip
+    if not done:  # a programming error, never a user's
+        raise RuntimeError("fastmlp: jacobian_block compiled for other argument types")
     return J

@@ -3,7 +3,7 @@
 Threads sharing one fitted model predict exactly what a serial call predicts;
 models fitted concurrently equal the same models fitted one by one; the same
 random_state gives bit-identical weights across repeated fits, across n_jobs=1
-and n_jobs=2 (split-batch, parallel-GEMM and L-BFGS paths), and across processes.
+and n_jobs=2 (split-batch, one-chunk and L-BFGS paths), and across processes.
 """
 
 import hashlib
@@ -81,8 +81,8 @@ def test_models_fitted_concurrently_equal_models_fitted_one_by_one():
 DETERMINISM_CASES = {
     # 128-row batches are split into chunks trained in parallel
     "split_batches": dict(hidden_layer_sizes=(64,), batch_size=128),
-    # 32-row batches of a wide net: one chunk, kernels take their prange branch
-    "parallel_gemm": dict(hidden_layer_sizes=(1024,), batch_size=32),
+    # 32-row batches of a wide net: one chunk, the step's slices in parallel
+    "one_chunk_parallel_step": dict(hidden_layer_sizes=(1024,), batch_size=32),
     "sgd_two_layers": dict(hidden_layer_sizes=(48, 24), solver="sgd", batch_size=100),
     "lbfgs": dict(hidden_layer_sizes=(256,), solver="lbfgs"),
 }

@@ -318,7 +318,7 @@ def test_interrupted_lbfgs_rolls_back(monkeypatch):
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, X[:, 0])
     before = copy.deepcopy(vars(est))
-    calls, kernel = [], solver.forward_backward
+    calls, kernel = [], solver.run_epoch
 
     def interrupted(*args):
         calls.append(1)
@@ -326,7 +326,7 @@ def test_interrupted_lbfgs_rolls_back(monkeypatch):
             raise KeyboardInterrupt
         return kernel(*args)
 
-    monkeypatch.setattr(solver, "forward_backward", interrupted)
+    monkeypatch.setattr(solver, "run_epoch", interrupted)
     threads = numba.get_num_threads()
     with pytest.raises(KeyboardInterrupt):
         est.fit(X, X[:, 0])

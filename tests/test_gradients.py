@@ -43,7 +43,6 @@ def objective_and_gradient(theta, layout, ws, X, Y, sw, act, loss, n_coef):
         act,
         OUTPUTS[loss],
         LOSS_CODES[loss],
-        False,
     )
     S = sw.sum()
     J = loss_sum / S + 0.5 * ALPHA * (theta[:n_coef] @ theta[:n_coef]) / S
@@ -131,9 +130,10 @@ def test_lbfgs_objective_gradient_is_that_of_its_loss(rng, loss, n_outputs):
     Y = random_targets(rng, loss, 11, n_outputs, np.float64)
     sw = rng.uniform(0.5, 2.0, 11)
     out = "identity" if loss == "squared_error" else "exp"
-    codes = np.array(
-        [ACTIVATION_CODES["tanh"], ACTIVATION_CODES[out], LOSS_CODES[loss], 0, 0]
-    )
+    from fastmlp._kernels.network import N_CODES
+
+    codes = np.zeros(N_CODES, dtype=np.int64)
+    codes[:3] = ACTIVATION_CODES["tanh"], ACTIVATION_CODES[out], LOSS_CODES[loss]
     fun = lbfgs_objective(layout, X, Y, sw, codes, ALPHA, loss, np.float64)
     _, grad = fun(theta)
     eps = 1e-6

@@ -67,7 +67,7 @@ def network_input_jacobian(theta, table, n_layers, X, act, out_code, ws):
     """d output / d input by the kernels' backward pass, one output at a time:
     dU_L = e_k, then dH_{l-1} = (dU_l W_l^T) * f'(H_{l-1}) down to the input."""
     n, n_in = X.shape
-    P = forward(ws.acts[0], ws.work[0], X, theta, table, act, out_code, False).copy()
+    P = forward(ws.acts[0], ws.work[0], X, theta, table, act, out_code).copy()
     n_out = P.shape[1]
     J = np.empty((n, n_out, n_in))
     for k in range(n_out):
@@ -77,11 +77,11 @@ def network_input_jacobian(theta, table, n_layers, X, act, out_code, ws):
             w, _, fi, fo, a_off = table[layer]
             W = theta[w : w + fi * fo].reshape(fi, fo)
             dH = np.empty((n, fi))
-            matmul_nt(dH, dU, W, False, ws.work[0])
+            matmul_nt(dH, dU, W, ws.work[0])
             if layer > 0:
                 off = table[layer - 1, 4]
                 H = ws.acts[0][off : off + n * fi].reshape(n, fi)
-                activation_backward(dH, H, act, False)
+                activation_backward(dH, H, act)
             dU = dH
         J[:, k, :] = dU
     return P, J
@@ -107,7 +107,6 @@ def test_network_input_jacobian_matches_finite_differences(rng, act):
             ws1.table,
             act,
             ACT_IDENTITY,
-            False,
         )[0].copy()
 
     for i in range(4):

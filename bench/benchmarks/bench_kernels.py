@@ -39,8 +39,8 @@ class Gemm:
 
     def time_product(self, shape, dtype):
         if self.op == "nn":
-            matmul_nn(self.C, self.A, self.B, np.bool_(False), False, self.work)
+            matmul_nn(self.C, self.A, self.B, np.bool_(False), self.work)
         elif self.op == "nt":
-            matmul_nt(self.C, self.A, self.B, False, self.work)
+            matmul_nt(self.C, self.A, self.B, self.work)
         else:
-            matmul_tn(self.C, self.A, self.B, False, self.work)
+            matmul_tn(self.C, self.A, self.B, self.work)

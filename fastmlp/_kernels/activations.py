@@ -12,9 +12,7 @@ Derivatives are written in terms of the forward output A = f(Z), as scikit-learn
 identity 1, logistic A(1 - A), tanh 1 - A^2, relu [A > 0].
 """
 
-from numba import prange
-
-from .._jit import kernel, parallel_kernel
+from .._jit import inline_kernel, kernel
 from .mathfn import vexp, vtanh
 
 ACT_IDENTITY = 0
@@ -34,7 +32,7 @@ ACTIVATION_CODES = {
 }
 
 
-@kernel
+@inline_kernel
 def _bias_activation_row(z, b, code):
     """z = f(z + b) for one row z (n,), b (n,), in place."""
     T = z.dtype.type
@@ -69,20 +67,14 @@ def _bias_activation_row(z, b, code):
             z[j] = z[j] / total
 
 
-@parallel_kernel
-def bias_activation_forward(Z, b, code, parallel):
-    """Z = f(Z + b) in place, row by row.
-
-    Z (n_samples, fan_out), b (fan_out,). Parallel over rows when ``parallel``."""
-    if parallel:
-        for i in prange(Z.shape[0]):
-            _bias_activation_row(Z[i], b, code)
-    else:
-        for i in range(Z.shape[0]):
-            _bias_activation_row(Z[i], b, code)
-
-
 @kernel
+def bias_activation_forward(Z, b, code):
+    """Z = f(Z + b) in place, row by row.  Z (n_samples, fan_out), b (fan_out,)."""
+    for i in range(Z.shape[0]):
+        _bias_activation_row(Z[i], b, code)
+
+
+@inline_kernel
 def activation_backward_row(dz, a, code):
     T = dz.dtype.type
     n = dz.shape[0]
@@ -99,16 +91,12 @@ def activation_backward_row(dz, a, code):
     # ACT_IDENTITY: derivative 1, nothing to do
 
 
-@parallel_kernel
-def activation_backward(dZ, A, code, parallel):
+@kernel
+def activation_backward(dZ, A, code):
     """dZ *= f'(Z), with f' written in terms of the forward output A = f(Z).
 
-    dZ, A (n_samples, fan_out); dZ written in place. Parallel over rows."""
+    dZ, A (n_samples, fan_out); dZ written in place."""
     if code == ACT_IDENTITY:
         return
-    if parallel:
-        for i in prange(dZ.shape[0]):
-            activation_backward_row(dZ[i], A[i], code)
-    else:
-        for i in range(dZ.shape[0]):
-            activation_backward_row(dZ[i], A[i], code)
+    for i in range(dZ.shape[0]):
+        activation_backward_row(dZ[i], A[i], code)

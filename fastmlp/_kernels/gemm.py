@@ -1,15 +1,16 @@
 """Matrix products for the three shapes an MLP needs.
 
-    forward          U  = H  @ W      matmul_nn(C, A, B, accumulate, parallel, work)
-    input gradient   dH = dU @ W.T    matmul_nt(C, A, B, parallel, work)
-    weight gradient  dW = H.T @ dU    matmul_tn(C, A, B, parallel, work)
+    forward          U  = H  @ W      matmul_nn(C, A, B, accumulate, work)
+    input gradient   dH = dU @ W.T    matmul_nt(C, A, B, work)
+    weight gradient  dW = H.T @ dU    matmul_tn(C, A, B, work)
 
 All arrays are C-contiguous and share one dtype (float32 or float64). ``work`` is
 a 1-D scratch buffer of that dtype with at least ``gemm_work_size(M, N, K)``
-elements, allocated once per fit. ``parallel`` selects the ``prange`` branch; the
-caller decides it from the problem shape only (never from the thread count), and
-each output element is computed by exactly one thread in a fixed order, so the
-result is bit-identical for any number of threads, and for parallel=True/False.
+elements, allocated once per fit. Every kernel here is serial: the training
+loop runs whole row chunks of a batch (and prediction whole row blocks) on each
+thread, in one parallel region per phase (network.py), so no GEMM opens a
+parallel region of its own. Each output element is computed by exactly one
+fixed sequence of operations, whatever the thread that runs it.
 
 ``gemm_naive`` is the reference (and the fallback the tests compare against).
 
@@ -51,10 +52,9 @@ Loop nest (per task = a group of row tiles, one thread):
 Edge tiles use the same kernel: rows past M read a clamped (valid) row of A and
 are not stored, columns past N are masked out of the C load/store.
 
-Parallelism: ``prange`` over groups of row tiles of C. Every C element belongs to
-one tile and is computed by one ``_ukr`` call sequence (k blocks in order), so the
-grouping, the thread count and parallel=True/False cannot change a single bit.
-Packing is a copy, parallel over panels.
+Row tiles are visited in groups of GROUP tiles (64 rows), so each group's A
+block stays in cache while it meets every B panel; the grouping never changes
+the order of the k blocks within a tile, so it cannot change a bit.
 
 A panel with at most NR/2 live columns (a 10-class output layer in float32, or
 the last 4 columns of a 100-wide layer) uses ``_ukr_half``, the same kernel with
@@ -73,17 +73,17 @@ Measured (bench/gemm_gflops.py, 1 core of the 2-core znver4 dev VM, float32):
 128x784 @ 784x512 108 GFLOP/s vs OpenBLAS 99; the nt and tn backward shapes
 105-107 vs 90-100. ``inspect_asm`` shows vfmadd231ps on zmm registers.
 
-Compile time: the three kernels for one dtype take about 7 s cold (the IR
-kernels are small; most of it is Numba's parfor lowering of the prange kernels).
+Compile time: no ``prange`` here (a parfor body is a separate function that
+Numba types, lowers and optimises again, with everything it calls), and the
+small helpers are inlined at Numba-IR level instead of being dispatchers of
+their own (each dispatcher is finalised with a copy of its callees).
 Helper arguments are passed as np.intp / np.bool_ so that literal constants do
-not create extra specialisations (each one was another ~1 s copy of _run_tiles).
+not create extra specialisations.
 """
 
-import numba
 import numpy as np
-from numba import prange
 
-from .._jit import JIT_DISABLED, kernel, parallel_kernel
+from .._jit import JIT_DISABLED, inline_kernel, kernel
 from .views import view1d, view2d
 
 MR = 8  # rows of C per micro-tile (8 broadcasts x 2 vectors = 16 zmm accumulators)
@@ -92,7 +92,6 @@ NR_MAX = 32  # NR for the narrowest dtype (float32); sizes `work` for both dtype
 NR1_BYTES = 256  # columns of the 1-row kernel for tiny M: four 64-byte vectors
 KC = 256  # k block: a KC x NR float32 panel is 32 KiB, the A tile 8 KiB
 GROUP = 8  # row tiles per task (64 rows): B panel reused 8 times from cache
-PACK_GROUP = 4  # panels per parallel packing task
 # Pack B only for more than 64 rows: 16-64 rows ran 3-15% faster read in place.
 PACK_MIN_TILES = 9
 ALIGN = 64  # bytes; packed panels start on a cache line
@@ -123,9 +122,6 @@ if JIT_DISABLED:
 
     def _data_address(X):
         return X.ctypes.data
-
-    def _num_threads():
-        return numba.get_num_threads()
 
     def _copy(dst, d_off, src, s_off, n):
         dst.reshape(dst.size)[d_off : d_off + n] = src.reshape(src.size)[
@@ -199,19 +195,6 @@ else:
         """Pointer to element `off` of array `ary` (any layout; C-contiguous assumed)."""
         data = context.make_array(aryty)(context, builder, value=ary).data
         return builder.gep(data, [context.cast(builder, off, offty, types.intp)])
-
-    @intrinsic
-    def _num_threads(typingctx):
-        """numba.get_num_threads() as a call to the threading layer's symbol by
-        name. Numba's own version calls it through a ctypes pointer, a "dynamic
-        global" that makes every function using it, and every caller, uncachable."""
-
-        def codegen(context, builder, sig, args):
-            fnty = ir.FunctionType(cgutils.intp_t, [])
-            fn = cgutils.get_or_insert_function(builder.module, fnty, "get_num_threads")
-            return builder.call(fn, [])
-
-        return types.intp(), codegen
 
     @intrinsic
     def _data_address(typingctx, X):
@@ -604,7 +587,7 @@ def _pack_panel_t(work, w0, B, p):
 # ---------------------------------------------------------------------------
 
 
-@kernel
+@inline_kernel
 def _tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b, t0, t1):
     """Row tiles t0..t1-1 of C (M, N) (+)= A @ B, A read with strides (rsa, csa).
 
@@ -627,102 +610,34 @@ def _tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b, t0, t1):
                 for t in range(t0, t1):
                     i0 = t * MR
                     _ukr_half(
-                        C,
-                        i0 * N + j0,
-                        N,
-                        A,
-                        i0 * rsa + k0 * csa,
-                        rsa,
-                        csa,
-                        Bp,
-                        boff,
-                        ldb,
-                        kc,
-                        min(MR, M - i0),
-                        nr,
-                        flags,
-                    )
+                        C, i0 * N + j0, N, A, i0 * rsa + k0 * csa, rsa, csa,
+                        Bp, boff, ldb, kc, min(MR, M - i0), nr, flags,
+                    )  # fmt: skip
             else:
                 for t in range(t0, t1):
                     i0 = t * MR
                     _ukr(
-                        C,
-                        i0 * N + j0,
-                        N,
-                        A,
-                        i0 * rsa + k0 * csa,
-                        rsa,
-                        csa,
-                        Bp,
-                        boff,
-                        ldb,
-                        kc,
-                        min(MR, M - i0),
-                        nr,
-                        flags,
-                    )
+                        C, i0 * N + j0, N, A, i0 * rsa + k0 * csa, rsa, csa,
+                        Bp, boff, ldb, kc, min(MR, M - i0), nr, flags,
+                    )  # fmt: skip
 
 
 @kernel
+def _run_tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b):
+    """All row tiles of C, in groups of GROUP tiles (64 rows): each group's A
+    block (64 x KC) stays in L1/L2 while it meets every B panel."""
+    n_tiles = (C.shape[0] + MR - 1) // MR
+    for t0 in range(0, n_tiles, GROUP):
+        _tiles(
+            C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b,
+            t0, min(t0 + GROUP, n_tiles),
+        )  # fmt: skip
+
+
+@inline_kernel
 def _work_offset(work):
     """First element of work on a 64-byte boundary (gemm_work_size leaves the slack)."""
     return ((ALIGN - _data_address(work) % ALIGN) % ALIGN) // work.itemsize
-
-
-@kernel
-def _n_tasks(n_tiles, n_threads):
-    """Tasks (groups of <= GROUP row tiles) for the row-tile loop: a multiple of
-    the thread count, so the static prange schedule is balanced. Only the
-    grouping depends on the thread count, never the arithmetic."""
-    if n_threads <= 1:
-        return (n_tiles + GROUP - 1) // GROUP
-    per = (n_tiles + n_threads * GROUP - 1) // (n_threads * GROUP)
-    return min(n_tiles, n_threads * per)
-
-
-@parallel_kernel
-def _run_tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b, parallel):
-    """All row tiles of C, grouped into tasks; prange over tasks when parallel."""
-    M = C.shape[0]
-    n_tiles = (M + MR - 1) // MR
-    n_tasks = _n_tasks(n_tiles, _num_threads() if parallel else 1)
-    g = (n_tiles + n_tasks - 1) // n_tasks
-    if parallel:
-        for task in prange(n_tasks):
-            t0 = task * g
-            _tiles(
-                C,
-                A,
-                rsa,
-                csa,
-                Bp,
-                b0,
-                ldb,
-                pstride,
-                K,
-                add,
-                masked_b,
-                t0,
-                min(t0 + g, n_tiles),
-            )
-    else:
-        for task in range(n_tasks):
-            t0 = task * g
-            _tiles(
-                C,
-                A,
-                rsa,
-                csa,
-                Bp,
-                b0,
-                ldb,
-                pstride,
-                K,
-                add,
-                masked_b,
-                t0,
-                min(t0 + g, n_tiles),
-            )
 
 
 # ---------------------------------------------------------------------------
@@ -730,7 +645,7 @@ def _run_tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b, parallel)
 # ---------------------------------------------------------------------------
 
 
-@kernel
+@inline_kernel
 def _gemv_row(C, i, A, a_off, csa, B, add):
     """C[i] (+)= sum_k A.flat[a_off + k*csa] * B[k]: one row of C by _ukr1 over
     NR1-column strips of B read in place (masked on the right edge).
@@ -745,7 +660,7 @@ def _gemv_row(C, i, A, a_off, csa, B, add):
         )
 
 
-@kernel
+@inline_kernel
 def _nt_row(C, A, B, i):
     """Row i of C = A[i] @ B.T: N dot products of contiguous rows. The k loop
     indexes 1-D row views by the loop counter, so LLVM vectorises the reduction."""
@@ -772,7 +687,7 @@ def _nt_row(C, A, B, i):
 SMALL_K = 3  # C = A.T @ B over at most this many rows of A and B: rank-K update
 
 
-@kernel
+@inline_kernel
 def _dot_row(C, A, b, i, add):
     """C[i, 0] (+)= A[i] . b (A (M, K), b (K,) contiguous)."""
     T = C.dtype.type
@@ -786,12 +701,12 @@ def _dot_row(C, A, b, i, add):
         C[i, 0] = s
 
 
-@kernel
-def _rank_k_rows(C, A, B, i0, i1):
-    """Rows i0..i1-1 of C = A.T @ B for few rows K: C[i] = sum_k A[k, i] * B[k],
-    each row of C written in k order (vectorised over the columns)."""
+@inline_kernel
+def _rank_k(C, A, B):
+    """C (M, N) = A.T @ B for few rows K (A (K, M), B (K, N)): C[i] = sum_k
+    A[k, i] * B[k], each row of C written in k order (vectorised over columns)."""
     K = A.shape[0]
-    for i in range(i0, i1):
+    for i in range(C.shape[0]):
         c = C[i]
         b = B[0]
         a = A[0, i]
@@ -804,7 +719,7 @@ def _rank_k_rows(C, A, B, i0, i1):
                 c[j] += a * b[j]
 
 
-@kernel
+@inline_kernel
 def _gemv_t(c, A, b):
     """c = A.T @ b for A (K, M), b (K,): axpy of A's contiguous rows in k order."""
     for i in range(c.shape[0]):
@@ -816,32 +731,18 @@ def _gemv_t(c, A, b):
             c[i] += a[i] * bk
 
 
-@parallel_kernel
-def _rank_k(C, A, B, parallel):
-    """C (M, N) = A.T @ B with A (K, M), B (K, N), K small; rows of C in blocks of
-    GROUP * MR, in parallel when asked (the arithmetic per row never changes)."""
-    M = C.shape[0]
-    rows = GROUP * MR
-    n_blocks = (M + rows - 1) // rows
-    if parallel:
-        for t in prange(n_blocks):
-            _rank_k_rows(C, A, B, intp(t * rows), intp(min(M, t * rows + rows)))
-    else:
-        _rank_k_rows(C, A, B, intp(0), intp(M))
-
-
 # ---------------------------------------------------------------------------
 # Public kernels
 # ---------------------------------------------------------------------------
 
 # Helpers' arguments are wrapped so they are typed int64 / bool, never
-# Literal[int](1) / Literal[bool](False) nor the uint64 of a prange index:
-# every distinct literal would compile (and link) another copy of _run_tiles.
+# Literal[int](1) / Literal[bool](False): every distinct literal would compile
+# (and link) another copy of a callee.
 intp = np.intp
 
 
-@parallel_kernel
-def _strided_times_b(C, A, rsa, csa, B, accumulate, parallel, work):
+@kernel
+def _strided_times_b(C, A, rsa, csa, B, accumulate, work):
     """C (M, N) (+)= A' @ B for M >= MR, where A'[i, k] = A.flat[i*rsa + k*csa]
     (rsa=K, csa=1: A @ B; rsa=1, csa=M: A.T @ B). B (K, N) is packed into NR-wide
     panels in ``work`` when at least PACK_MIN_TILES row tiles reuse them, else read
@@ -852,119 +753,69 @@ def _strided_times_b(C, A, rsa, csa, B, accumulate, parallel, work):
     n_panels = (N + NR - 1) // NR
     if (M + MR - 1) // MR >= PACK_MIN_TILES:
         w0 = _work_offset(work)
-        if parallel:  # PACK_GROUP panels per task: 512 contiguous bytes of each B row
-            for g in prange((n_panels + PACK_GROUP - 1) // PACK_GROUP):
-                _pack_panels(
-                    work,
-                    w0,
-                    B,
-                    intp(g * PACK_GROUP),
-                    intp(min(g * PACK_GROUP + PACK_GROUP, n_panels)),
-                )
-        else:
-            _pack_panels(work, w0, B, intp(0), n_panels)
+        _pack_panels(work, w0, B, intp(0), n_panels)
+        _run_tiles(C, A, rsa, csa, work, w0, NR, K * NR, K, accumulate, np.bool_(False))
+    else:  # one group of row tiles: read B in place
         _run_tiles(
-            C,
-            A,
-            rsa,
-            csa,
-            work,
-            w0,
-            NR,
-            K * NR,
-            K,
-            accumulate,
-            np.bool_(False),
-            parallel,
-        )
-    else:  # one row tile: read B in place
-        _run_tiles(
-            C,
-            A,
-            rsa,
-            csa,
-            view1d(B, 0, B.size),
-            intp(0),
-            N,
-            NR,
-            K,
-            accumulate,
+            C, A, rsa, csa, view1d(B, 0, B.size), intp(0), N, NR, K, accumulate,
             np.bool_(True),
-            parallel,
-        )
+        )  # fmt: skip
 
 
-@parallel_kernel
-def matmul_nn(C, A, B, accumulate, parallel, work):
+@kernel
+def matmul_nn(C, A, B, accumulate, work):
     """C (+)= A @ B.  A (M, K), B (K, N) -> C (M, N); work: gemm_work_size scratch.
 
-    With accumulate, C += A @ B (C holds e.g. the bias rows). Parallel over row
-    tiles of C; packing of B parallel over its panels. No allocation."""
+    With accumulate, C += A @ B (C holds e.g. the bias rows). Serial: the caller
+    runs whole row chunks of a batch on each thread. No allocation."""
     M, K = A.shape
     N = B.shape[1]
     if N == 1:  # one output column: M dot products with B's only column
         b = view1d(B, 0, K)
-        if parallel:
-            for i in prange(M):
-                _dot_row(C, A, b, intp(i), accumulate)
-        else:
-            for i in range(M):
-                _dot_row(C, A, b, intp(i), accumulate)
+        for i in range(M):
+            _dot_row(C, A, b, i, accumulate)
         return
     if M < MR:  # GEMV rows: B streamed once per row, nothing to reuse a packing
-        if parallel:
-            for i in prange(M):
-                _gemv_row(C, intp(i), A, intp(i * K), intp(1), B, accumulate)
-        else:
-            for i in range(M):
-                _gemv_row(C, intp(i), A, intp(i * K), intp(1), B, accumulate)
+        for i in range(M):
+            _gemv_row(C, i, A, i * K, intp(1), B, accumulate)
         return
-    _strided_times_b(C, A, intp(K), intp(1), B, accumulate, parallel, work)
+    _strided_times_b(C, A, intp(K), intp(1), B, accumulate, work)
     if K == 0 and not accumulate:
         _zero(C, 0, M * N)
 
 
-@parallel_kernel
-def matmul_nt(C, A, B, parallel, work):
+@kernel
+def matmul_nt(C, A, B, work):
     """C = A @ B.T.  A (M, K), B (N, K) -> C (M, N); work: gemm_work_size scratch.
 
     B.T is packed into NR-column panels (a transposing copy in 16 x 16 register
-    blocks, parallel over panels), then it is the A @ B product. Parallel over
-    row tiles of C."""
+    blocks), then it is the A @ B product."""
     M, K = A.shape
     N = B.shape[0]
     NO = np.bool_(False)
     if K == 1:  # outer product of A's and B's only columns
-        _rank_k(C, view2d(A, 0, 1, M), view2d(B, 0, 1, N), parallel)
+        _rank_k(C, view2d(A, 0, 1, M), view2d(B, 0, 1, N))
         return
     if M < MR:
-        if parallel:
-            for i in prange(M):
-                _nt_row(C, A, B, intp(i))
-        else:
-            for i in range(M):
-                _nt_row(C, A, B, intp(i))
+        for i in range(M):
+            _nt_row(C, A, B, i)
         return
     NR = _nr(C)
     n_panels = (N + NR - 1) // NR
     w0 = _work_offset(work)
-    if parallel:
-        for p in prange(n_panels):
-            _pack_panel_t(work, w0, B, intp(p))
-    else:
-        for p in range(n_panels):
-            _pack_panel_t(work, w0, B, intp(p))
-    _run_tiles(C, A, K, intp(1), work, w0, NR, K * NR, K, NO, NO, parallel)
+    for p in range(n_panels):
+        _pack_panel_t(work, w0, B, intp(p))
+    _run_tiles(C, A, K, intp(1), work, w0, NR, K * NR, K, NO, NO)
     if K == 0:
         _zero(C, 0, M * N)
 
 
-@parallel_kernel
-def matmul_tn(C, A, B, parallel, work):
+@kernel
+def matmul_tn(C, A, B, work):
     """C = A.T @ B.  A (K, M), B (K, N) -> C (M, N); work: gemm_work_size scratch.
 
     A is read in place with row stride 1 and k stride M (8 contiguous scalars
-    per k). Parallel over row tiles of C (= columns of A)."""
+    per k)."""
     K, M = A.shape
     N = B.shape[1]
     NO = np.bool_(False)
@@ -972,16 +823,12 @@ def matmul_tn(C, A, B, parallel, work):
         _gemv_t(view1d(C, 0, M), A, view1d(B, 0, K))
         return
     if 1 <= K <= SMALL_K:  # a few rows (small batch): rank-K update, no packing
-        _rank_k(C, A, B, parallel)
+        _rank_k(C, A, B)
         return
     if M < MR:
-        if parallel:
-            for i in prange(M):
-                _gemv_row(C, intp(i), A, intp(i), M, B, NO)
-        else:
-            for i in range(M):
-                _gemv_row(C, intp(i), A, intp(i), M, B, NO)
+        for i in range(M):
+            _gemv_row(C, i, A, i, M, B, NO)
         return
-    _strided_times_b(C, A, intp(1), intp(M), B, NO, parallel, work)
+    _strided_times_b(C, A, intp(1), intp(M), B, NO, work)
     if K == 0:
         _zero(C, 0, M * N)

@@ -14,13 +14,17 @@ Maths (layers l = 0 .. L-1, H_l = f_l(U_l), U_l = H_{l-1} W_l + b_l):
 The derivative f' is taken from the forward output, as in training (the
 row kernel of activations.activation_backward).
 
-Nothing allocates: acts/work come from a Workspace sized for ``block`` rows and
-D0/D1 hold n_outputs * block * max(layer width) values each.
+Blocks are independent: they run as tasks of one parallel region, each group of
+blocks on its own buffers (acts, work, xb, D0, D1 have a leading group axis),
+and every block is computed by the same serial kernels, so J does not depend on
+the thread count. Nothing allocates: the buffers are sized once per call for
+``block`` rows, with D0/D1 holding n_outputs * block * max(layer width) values.
 """
 
+import numpy as np
 from numba import prange
 
-from .._jit import composite_kernel, kernel, parallel_kernel
+from .._jit import inline_kernel, kernel, parallel_kernel
 from .activations import (
     ACT_EXP,
     ACT_IDENTITY,
@@ -29,6 +33,7 @@ from .activations import (
     activation_backward_row,
 )
 from .gemm import matmul_nt
+from .indirect import call_kernel
 from .network import FAN_IN, FAN_OUT, forward, layer_view, weights
 from .sparse import batch_input
 from .views import view2d
@@ -59,73 +64,102 @@ def output_seed(D, P, out_code):
                     D[k, r, k] = p
 
 
-@parallel_kernel
-def stacked_activation_backward(dH, H, code, parallel):
-    """dH[k * nb + r] *= f'(H[r]) for every output block k: activation_backward
-    on the stacked deltas in one parallel region (not one per output).
+@kernel
+def stacked_activation_backward(dH, H, code):
+    """dH[k * nb + r] *= f'(H[r]) for every output block k.
 
     dH (n_outputs * nb, fan), H (nb, fan) the forward outputs."""
     if code == ACT_IDENTITY:
         return
     nb = H.shape[0]
-    if parallel:
-        for i in prange(dH.shape[0]):
-            activation_backward_row(dH[i], H[i % nb], code)
-    else:
-        for i in range(dH.shape[0]):
-            activation_backward_row(dH[i], H[i % nb], code)
+    for i in range(dH.shape[0]):
+        activation_backward_row(dH[i], H[i % nb], code)
 
 
-@composite_kernel
-def input_jacobian(
-    J,
-    acts,
-    work,
-    D0,
-    D1,
-    xb,
-    X,
-    rows,
-    block,
-    theta,
-    layout,
-    act_code,
+@kernel
+def jacobian_block(
+    J, acts, work, D0, D1, xb, X, rows, start, stop, theta, layout, act_code,
     out_code,
-    parallel,
-):
-    """J[i, k, j] = d output_k / d x_j at X[rows[i]], in blocks of ``block`` rows.
+):  # fmt: skip
+    """J[start:stop] for the rows rows[start:stop] (one block), serially.
 
-    J (n, n_outputs, n_features); X dense (n_samples, n_features), each block
-    copied into xb, or a CSRMatrix read in place. acts/work: a Workspace's buffers
-    for ``block`` rows, with work also large enough for every layer's D @ W.T
-    (gemm_work_size(., fan_in, fan_out)). D0, D1 (n_outputs * block * max width,)
-    ping-pong delta buffers."""
-    n = rows.shape[0]
+    input_jacobian calls it through its address (indirect.py), with the
+    argument types _solver.jacobian_raw compiles it for."""
     n_layers = layout.shape[0]
     n_out = J.shape[1]
     n_features = J.shape[2]
-    for start in range(0, n, block):
-        stop = min(start + block, n)
-        nb = stop - start
-        Xb = batch_input(xb, X, rows, start, stop)
-        P = forward(acts, work, Xb, theta, layout, act_code, out_code, parallel)
-        cur = D0
-        nxt = D1
-        output_seed(cur[: n_out * nb * n_out].reshape((n_out, nb, n_out)), P, out_code)
-        for layer in range(n_layers - 1, -1, -1):
-            fan_in = layout[layer, FAN_IN]
-            fan_out = layout[layer, FAN_OUT]
-            W, _ = weights(theta, layout, layer)
-            dU = view2d(cur, 0, n_out * nb, fan_out)
-            dH = view2d(nxt, 0, n_out * nb, fan_in)
-            matmul_nt(dH, dU, W, parallel, work)  # (n_out * nb, fan_in)
-            if layer > 0:
-                H = layer_view(acts, layout, layer - 1, nb)  # (nb, fan_in)
-                stacked_activation_backward(dH, H, act_code, parallel)
-            cur, nxt = nxt, cur
-        # cur holds D_{-1}: (n_out, nb, n_features), output k's rows in block k.
-        for k in range(n_out):
-            for r in range(nb):
-                src = (k * nb + r) * n_features
-                for j in range(n_features):
-                    J[start + r, k, j] = cur[src + j]
+    nb = stop - start
+    Xb = batch_input(xb, X, rows, start, stop)
+    P = forward(acts, work, Xb, theta, layout, act_code, out_code)
+    cur = D0
+    nxt = D1
+    output_seed(view3d_seed(cur, n_out, nb), P, out_code)
+    for layer in range(n_layers - 1, -1, -1):
+        fan_in = layout[layer, FAN_IN]
+        fan_out = layout[layer, FAN_OUT]
+        W, _ = weights(theta, layout, layer)
+        dU = view2d(cur, 0, n_out * nb, fan_out)
+        dH = view2d(nxt, 0, n_out * nb, fan_in)
+        matmul_nt(dH, dU, W, work)  # (n_out * nb, fan_in)
+        if layer > 0:
+            H = layer_view(acts, layout, layer - 1, nb)  # (nb, fan_in)
+            stacked_activation_backward(dH, H, act_code)
+        cur, nxt = nxt, cur
+    # cur holds D_{-1}: (n_out, nb, n_features), output k's rows in block k.
+    for k in range(n_out):
+        for r in range(nb):
+            src = (k * nb + r) * n_features
+            for j in range(n_features):
+                J[start + r, k, j] = cur[src + j]
+
+
+@inline_kernel
+def view3d_seed(buf, n_out, nb):
+    """The (n_out, nb, n_out) seed block at the start of a flat delta buffer."""
+    return buf[: n_out * nb * n_out].reshape((n_out, nb, n_out))
+
+
+@parallel_kernel
+def input_jacobian(
+    J, acts, work, D0, D1, xb, X, rows, block, theta, layout, act_code, out_code,
+    parallel, block_addr, block_key,
+):  # fmt: skip
+    """J[i, k, j] = d output_k / d x_j at X[rows[i]], in blocks of ``block`` rows.
+
+    J (n, n_outputs, n_features); X dense (n_samples, n_features), each block
+    copied into xb, or a CSRMatrix read in place. acts, work, D0, D1 (n_groups,
+    ...) and xb (n_groups, block, n_features): group g's buffers, for ``block``
+    rows, with work also large enough for every layer's D @ W.T
+    (gemm_work_size(., fan_in, fan_out)) and D0, D1 ping-pong delta buffers of
+    n_outputs * block * max width. Group g runs blocks g, g + n_groups, ...; the
+    groups run in parallel when ``parallel``. Each block is a ``jacobian_block``
+    call through its address ``block_addr`` (key ``block_key``); returns False,
+    computing nothing, if the key does not match."""
+    n = rows.shape[0]
+    n_blocks = (n + block - 1) // block
+    n_groups = acts.shape[0]
+    zero = np.intp(0)
+    if not call_kernel(
+        block_addr, block_key,
+        (J, acts[0], work[0], D0[0], D1[0], xb[0], X, rows, zero, zero, theta,
+         layout, act_code, out_code),
+    ):  # fmt: skip
+        return False  # an empty block above: nothing computed
+    if parallel and n_groups > 1:
+        for g in prange(n_groups):
+            for b in range(g, n_blocks, n_groups):
+                call_kernel(
+                    block_addr, block_key,
+                    (J, acts[g], work[g], D0[g], D1[g], xb[g], X, rows,
+                     np.intp(b * block), np.intp(min(b * block + block, n)), theta,
+                     layout, act_code, out_code),
+                )  # fmt: skip
+    else:
+        for b in range(n_blocks):
+            call_kernel(
+                block_addr, block_key,
+                (J, acts[0], work[0], D0[0], D1[0], xb[0], X, rows,
+                 np.intp(b * block), np.intp(min(b * block + block, n)), theta,
+                 layout, act_code, out_code),
+            )  # fmt: skip
+    return True

@@ -13,21 +13,46 @@ Maths (per mini-batch of nb rows, layers l = 0 .. L-1):
             dU_{l-1} = (dU_l W_l^T) * f'_{l-1}(H_{l-1})
 The raw sums dW_l, db_l go to ``graw``; the optimizer step applies alpha and 1/sw_sum.
 
-Nothing here allocates: every buffer is passed in, sized once per fit.
-``parallel`` picks the prange branch of each kernel; it is decided from the shapes
-only, and every kernel is bit-identical whatever the thread count.
-"""
+Parallel structure, and why it is this one: every kernel below ``train_epoch`` is
+serial. A batch runs as two phases of tasks, each phase one parallel region:
+  phase 0  one task per row chunk of the batch: gather, forward, loss, backward
+           into the chunk's own buffers (G[c], acts[c], deltas[c], work[c]);
+  phase 1  one task per CHUNK-element slice of theta: add the chunks' gradients
+           in chunk order and apply the solver's step (optimizers.step_chunk).
+Both phases go through the *same* ``prange`` loop (``run_task`` with a phase
+code), so the whole training loop has one parfor body: Numba compiles each
+parfor body as a separate function, with everything it calls, and that was most
+of the cold-start time when every GEMM, activation and step had its own. The
+chunking depends on the batch size only, so the weights are bit-identical for
+any thread count and for the serial branch (a process that must not enter a
+parallel region takes it; see _threads.parallel_allowed).
 
-from collections import namedtuple
+The same kernel also predicts (codes[C_MODE] = MODE_PREDICT: phase 0 only, each
+task a block of rows whose outputs go to ``Y``) and computes L-BFGS's full-batch
+gradient (solver SOLVER_NONE: phase 1 only sums the chunks' gradients into
+G[0]), so a fit, a predict and an L-BFGS fit of one dtype and input kind share
+one compiled kernel. Nothing here allocates: every buffer is passed in, sized
+once per fit (_solver.Workspace).
+"""
 
 import numpy as np
 from numba import prange
 
-from .._jit import composite_kernel, inline_kernel, kernel, parallel_kernel
+from .._jit import inline_kernel, kernel, parallel_kernel
 from .activations import activation_backward, bias_activation_forward
 from .gemm import matmul_nn, matmul_nt, matmul_tn
+from .indirect import call_kernel
 from .losses import loss_forward_backward
-from .optimizers import adam_step, sgd_step
+from .optimizers import (
+    H_ALPHA,
+    H_BETA_1,
+    H_BETA_2,
+    H_LR,
+    SOLVER_ADAM,
+    n_chunks_jit,
+    squared_norm,
+    step_chunk,
+)
 from .reduce import column_sum
 from .sparse import (
     batch_input,
@@ -39,36 +64,17 @@ from .views import view1d, view2d
 
 W_OFF, B_OFF, FAN_IN, FAN_OUT, A_OFF = 0, 1, 2, 3, 4
 
-# Every work buffer a training epoch touches, allocated once per fit (see
-# _solver.Workspace). Per-chunk buffers have a leading axis of n_split.
-Buffers = namedtuple(
-    "Buffers",
-    [
-        "G",  # (n_split, n_params) raw gradient sums, one row per chunk
-        "acts",  # (n_split, chunk activation size) layer outputs
-        "deltas",  # (n_split, chunk activation size) layer deltas
-        "work",  # (n_split, gemm scratch) GEMM packing
-        "xb",  # (batch_rows, n_features) gathered dense batch
-        "yb",  # (batch_rows, n_outputs) gathered targets
-        "swb",  # (batch_rows,) gathered sample weights
-        "partial",  # (n_chunks(n_params),) float64 step partial sums
-        "losses",  # (n_split,) float64 per-chunk loss sums
-        "sw_sums",  # (n_split,) float64 per-chunk weight sums
-    ],
-)
-
-# codes[] entries: activations, loss, solver; whether kernels take their prange
-# branch; whether the optimizer step does; rows per chunk when a batch is split;
-# whether a split batch's chunks run in parallel (0: one after the other, the
-# same arithmetic, for a process that must not enter a parallel region).
+# codes[] entries: activations, loss, solver; whether phase 0 (row chunks) and
+# phase 1 (the step) run their tasks in parallel; rows per chunk; the mode.
 C_ACT, C_OUT, C_LOSS, C_SOLVER, C_PARALLEL, C_STEP_PARALLEL, C_CHUNK_ROWS = range(7)
-C_SPLIT_PARALLEL = 7
+C_MODE = 7
 N_CODES = 8
-SOLVER_SGD, SOLVER_ADAM = 0, 1
+MODE_TRAIN, MODE_PREDICT = 0, 1
+PHASE_CHUNKS, PHASE_STEP, PHASE_PROBE = 0, 1, 2
 
-# hp[] entries (float64)
-H_LR, H_MOMENTUM, H_NESTEROV, H_BETA_1, H_BETA_2, H_EPSILON, H_ALPHA = range(7)
-N_HP = 7
+# Rows of the float64 ``sums`` buffer: the step's per-slice squared norms, and
+# each row chunk's weighted loss sum and weight sum.
+S_PARTIAL, S_LOSS, S_WEIGHT = 0, 1, 2
 
 
 @inline_kernel
@@ -88,8 +94,8 @@ def weights(theta, layout, layer):
     )
 
 
-@composite_kernel
-def forward(acts, work, Xb, theta, layout, act_code, out_code, parallel):
+@kernel
+def forward(acts, work, Xb, theta, layout, act_code, out_code):
     """Forward pass of the batch Xb (dense (nb, n_features) or CSRRows); layer
     outputs written into ``acts``.
 
@@ -100,61 +106,50 @@ def forward(acts, work, Xb, theta, layout, act_code, out_code, parallel):
     overwrite = np.bool_(False)
     W, b = weights(theta, layout, 0)
     H = layer_view(acts, layout, 0, nb)  # (nb, fan_out)
-    input_forward(H, Xb, W, parallel, work)
-    bias_activation_forward(H, b, out_code if n_layers == 1 else act_code, parallel)
+    input_forward(H, Xb, W, work)
+    bias_activation_forward(H, b, out_code if n_layers == 1 else act_code)
     for layer in range(1, n_layers):
         W, b = weights(theta, layout, layer)
         U = layer_view(acts, layout, layer, nb)  # (nb, fan_out)
-        matmul_nn(U, H, W, overwrite, parallel, work)
+        matmul_nn(U, H, W, overwrite, work)
         code = out_code if layer == n_layers - 1 else act_code
-        bias_activation_forward(U, b, code, parallel)
+        bias_activation_forward(U, b, code)
         H = U
     return H
 
 
-@composite_kernel
+@kernel
 def forward_backward(
-    graw,
-    acts,
-    deltas,
-    work,
-    Xb,
-    Yb,
-    swb,
-    theta,
-    layout,
-    act_code,
-    out_code,
+    graw, acts, deltas, work, Xb, Yb, swb, theta, layout, act_code, out_code,
     loss_code,
-    parallel,
-):
+):  # fmt: skip
     """Forward and backward pass of one batch; raw gradient sums into ``graw``.
 
     Xb dense (nb, n_features) or CSRRows, Yb (nb, n_outputs), swb (nb,). Returns
     the weighted sum of the per-row losses (float64), without the L2 term."""
     nb = Yb.shape[0]
     last = layout.shape[0] - 1
-    P = forward(acts, work, Xb, theta, layout, act_code, out_code, parallel)
+    P = forward(acts, work, Xb, theta, layout, act_code, out_code)
     dU = layer_view(deltas, layout, last, nb)
     loss_sum = loss_forward_backward(dU, P, Yb, swb, loss_code)
     for layer in range(last, 0, -1):
         dU = layer_view(deltas, layout, layer, nb)  # (nb, fan_out)
         H = layer_view(acts, layout, layer - 1, nb)  # (nb, fan_in)
         dW, db = weights(graw, layout, layer)
-        matmul_tn(dW, H, dU, parallel, work)  # H.T @ dU
-        column_sum(db, dU, parallel)
+        matmul_tn(dW, H, dU, work)  # H.T @ dU
+        column_sum(db, dU)
         W, _ = weights(theta, layout, layer)
         dH = layer_view(deltas, layout, layer - 1, nb)  # (nb, fan_in)
-        matmul_nt(dH, dU, W, parallel, work)  # dU @ W.T
-        activation_backward(dH, H, act_code, parallel)
+        matmul_nt(dH, dU, W, work)  # dU @ W.T
+        activation_backward(dH, H, act_code)
     dU = layer_view(deltas, layout, 0, nb)
     dW, db = weights(graw, layout, 0)
-    input_weight_grad(dW, Xb, dU, parallel, work)  # X.T @ dU
-    column_sum(db, dU, parallel)
+    input_weight_grad(dW, Xb, dU, work)  # X.T @ dU
+    column_sum(db, dU)
     return loss_sum
 
 
-@kernel
+@inline_kernel
 def gather_targets(Yb, swb, Y, sw, idx, start, stop):
     """Copy rows idx[start:stop] of Y and sw into the batch buffers; return sum(sw)."""
     sw_sum = 0.0
@@ -167,104 +162,75 @@ def gather_targets(Yb, swb, Y, sw, idx, start, stop):
     return sw_sum
 
 
-@composite_kernel
-def chunk_forward_backward(
-    c, G, acts, deltas, work, losses, sw_sums, xb, yb, swb, X, Y, sw, idx, start, stop,
-    theta, layout, codes
+@kernel
+def run_task(
+    phase, task, theta, opt, G, acts, deltas, work, sums, xb, yb, swb, X, Y, sw,
+    idx, start, stop, layout, codes, hp, sw_sum, lr,
 ):  # fmt: skip
-    """Gather, forward and backward of chunk c of the batch idx[start:stop] with
-    serial kernels, into chunk c's buffers (see split_forward_backward)."""
-    nb = stop - start
+    """One task of a batch idx[start:stop] (see the module docstring).
+
+    PHASE_CHUNKS: row chunk ``task`` (rows of codes[C_CHUNK_ROWS]) is gathered
+    into its rows of xb, yb, swb and run forward and backward into G[task],
+    acts[task], deltas[task], work[task]; its weighted loss and weight sums go
+    to sums[S_LOSS, task], sums[S_WEIGHT, task]. With MODE_PREDICT it is run
+    forward only and its outputs written to Y[idx[row]].
+    PHASE_STEP: slice ``task`` of theta is updated (optimizers.step_chunk) and
+    its squared norm written to sums[S_PARTIAL, task].
+    PHASE_PROBE: nothing (train_epoch checks that it can call this kernel).
+
+    train_epoch calls this kernel through its address (indirect.py): the
+    argument types must be the ones _solver.TaskKernel compiles it for."""
+    if phase == PHASE_PROBE:
+        return
     chunk_rows = codes[C_CHUNK_ROWS]
-    r0 = c * chunk_rows
+    nb = stop - start
+    if phase == PHASE_STEP:
+        n_parts = (nb + chunk_rows - 1) // chunk_rows
+        sums[S_PARTIAL, task] = step_chunk(
+            theta, opt, G, n_parts, task, layout[0, B_OFF], codes[C_SOLVER], hp,
+            sw_sum, lr,
+        )  # fmt: skip
+        return
+    r0 = task * chunk_rows
     r1 = min(r0 + chunk_rows, nb)
     Xc = batch_input(xb[r0:r1], X, idx, start + r0, start + r1)
-    sw_sums[c] = gather_targets(
+    if codes[C_MODE] == MODE_PREDICT:
+        P = forward(
+            acts[task], work[task], Xc, theta, layout, codes[C_ACT], codes[C_OUT]
+        )
+        for r in range(r1 - r0):
+            i = idx[start + r0 + r]
+            for j in range(P.shape[1]):
+                Y[i, j] = P[r, j]
+        return
+    sums[S_WEIGHT, task] = gather_targets(
         yb[r0:r1], swb[r0:r1], Y, sw, idx, start + r0, start + r1
     )
-    losses[c] = forward_backward(
-        G[c],
-        acts[c],
-        deltas[c],
-        work[c],
-        Xc,
-        yb[r0:r1],
-        swb[r0:r1],
-        theta,
-        layout,
-        codes[C_ACT],
-        codes[C_OUT],
-        codes[C_LOSS],
-        np.bool_(False),
-    )
+    sums[S_LOSS, task] = forward_backward(
+        G[task], acts[task], deltas[task], work[task], Xc, yb[r0:r1], swb[r0:r1],
+        theta, layout, codes[C_ACT], codes[C_OUT], codes[C_LOSS],
+    )  # fmt: skip
 
 
 @parallel_kernel
-def split_forward_backward(
-    G,
-    acts,
-    deltas,
-    work,
-    losses,
-    sw_sums,
-    xb,
-    yb,
-    swb,
-    X,
-    Y,
-    sw,
-    idx,
-    start,
-    stop,
-    theta,
-    layout,
-    codes,
-):
-    """Gather, forward and backward of the batch idx[start:stop], cut into row
-    chunks of ``chunk_rows``: one parallel region per batch, each task gathering
-    and running one chunk with serial kernels into its own buffers (G[c], acts[c],
-    deltas[c], work[c]; its rows of xb, yb, swb in ``buf``).
-
-    Returns the number of chunks; losses[c] and sw_sums[c] hold chunk c's weighted
-    loss sum and weight sum. The chunking depends on the batch's size only, so the
-    result is the same for any number of threads (the step adds the chunks'
-    gradients in order), and the same when codes[C_SPLIT_PARALLEL] is 0 and the
-    chunks run one after the other. Gathering inside the region leaves no serial
-    gap in which the thread pool would go to sleep between batches."""
-    nb = stop - start
-    chunk_rows = codes[C_CHUNK_ROWS]
-    n_parts = (nb + chunk_rows - 1) // chunk_rows
-    if codes[C_SPLIT_PARALLEL] != 0:
-        for c in prange(n_parts):
-            chunk_forward_backward(
-                c, G, acts, deltas, work, losses, sw_sums, xb, yb, swb, X, Y, sw,
-                idx, start, stop, theta, layout, codes,
-            )  # fmt: skip
-    else:
-        for c in range(n_parts):
-            chunk_forward_backward(
-                c, G, acts, deltas, work, losses, sw_sums, xb, yb, swb, X, Y, sw,
-                idx, start, stop, theta, layout, codes,
-            )  # fmt: skip
-    return n_parts
-
-
-@composite_kernel
 def train_epoch(
-    theta, opt, buf, X, Y, sw, idx, layout, codes, hp, batch_size, t, sqnorm
-):
+    theta, opt, G, acts, deltas, work, sums, xb, yb, swb, X, Y, sw, idx, layout,
+    codes, hp, batch_size, t, sqnorm, task_addr, task_key,
+):  # fmt: skip
     """One epoch of mini-batch training, entirely in compiled code.
 
     Batches are idx[0:B], idx[B:2B], ... (idx is the epoch's shuffled order, drawn
-    by the caller). For each batch: gather rows, forward, loss, backward, update.
-    A batch is split into row chunks of codes[C_CHUNK_ROWS] rows, run in parallel
-    (split_forward_backward), when G has room for more than one chunk.
+    by the caller). Each batch runs phase 0 (its row chunks: gather, forward,
+    loss, backward) and phase 1 (the step), each a set of tasks run in parallel
+    when codes[C_PARALLEL] / codes[C_STEP_PARALLEL] say so and there is more
+    than one task (see the module docstring).
 
     theta (n_params,) updated in place; opt (2, n_params): SGD velocity in opt[0],
-    Adam m, v in opt[0], opt[1]; ``buf`` the fit's Buffers. ``t`` is Adam's
-    update count and ``sqnorm`` is ||coefficients||^2 for the current theta.
-    Returns (sum over batches of batch_loss * batch_rows, t, sqnorm, diverged),
-    with batch_loss the scikit-learn batch objective:
+    Adam m, v in opt[0], opt[1]; the buffers as in _solver.Workspace. ``t`` is
+    Adam's update count and ``sqnorm`` is ||coefficients||^2 for the current
+    theta (a negative value: compute it here, as a fit's first epoch asks).
+    Returns (sum over batches of batch_loss * batch_rows, t, sqnorm,
+    diverged), with batch_loss the scikit-learn batch objective:
     weighted mean loss + 0.5 * alpha * sqnorm / sw_sum.
 
     ``diverged`` is -1 after a full epoch. When a batch's loss or the
@@ -273,127 +239,82 @@ def train_epoch(
     theta and opt are then garbage, for the caller to discard. The check reads
     two scalars the loop computes anyway, so a finite epoch's arithmetic is
     unchanged.
-    """
+
+    With codes[C_MODE] = MODE_PREDICT only phase 0 runs, writing the network's
+    outputs to Y (the rest of the return value is then meaningless).
+
+    Tasks are ``run_task`` calls through its address ``task_addr`` (with
+    ``task_key`` the checksum of its argument types, see indirect.py): its code
+    is compiled once, not again inside this kernel and its parfor body. If the
+    key does not match the call sites' types, nothing runs and ``diverged`` is
+    -2."""
+    zero = np.intp(0)
+    if not call_kernel(
+        task_addr, task_key,
+        (np.intp(PHASE_PROBE), zero, theta, opt, G, acts, deltas, work, sums, xb,
+         yb, swb, X, Y, sw, idx, zero, zero, layout, codes, hp, 0.0, 0.0),
+    ):  # fmt: skip
+        return 0.0, t, sqnorm, -2
+    if sqnorm < 0.0:
+        sqnorm = squared_norm(theta[: layout[0, B_OFF]])
     n = idx.shape[0]
-    n_coef = layout[0, B_OFF]
-    act_code, out_code, loss_code = codes[C_ACT], codes[C_OUT], codes[C_LOSS]
-    solver, parallel = codes[C_SOLVER], codes[C_PARALLEL] != 0
-    step_parallel = codes[C_STEP_PARALLEL] != 0
-    split = buf.G.shape[0] > 1
+    chunk_rows = codes[C_CHUNK_ROWS]
+    n_phases = 1 if codes[C_MODE] == MODE_PREDICT else 2
+    n_slices = n_chunks_jit(theta.shape[0])
     alpha = hp[H_ALPHA]
     accumulated = 0.0
     diverged = -1
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         nb = stop - start
-        if split:
-            # The buffers go in one by one: passing the Buffers namedtuple into this
-            # prange kernel trained wrong models (iris accuracy 0.72 instead of
-            # 0.98); the cause inside Numba's parfor lowering is not isolated yet.
-            n_parts = split_forward_backward(
-                buf.G,
-                buf.acts,
-                buf.deltas,
-                buf.work,
-                buf.losses,
-                buf.sw_sums,
-                buf.xb,
-                buf.yb,
-                buf.swb,
-                X,
-                Y,
-                sw,
-                idx,
-                start,
-                stop,
-                theta,
-                layout,
-                codes,
-            )
-            loss_sum = 0.0
-            sw_sum = 0.0
-            for c in range(n_parts):
-                loss_sum += buf.losses[c]
-                sw_sum += buf.sw_sums[c]
-        else:
-            n_parts = 1
-            Yb, s = buf.yb[:nb], buf.swb[:nb]
-            Xb = batch_input(buf.xb, X, idx, start, stop)
-            sw_sum = gather_targets(Yb, s, Y, sw, idx, start, stop)
-            loss_sum = forward_backward(
-                buf.G[0],
-                buf.acts[0],
-                buf.deltas[0],
-                buf.work[0],
-                Xb,
-                Yb,
-                s,
-                theta,
-                layout,
-                act_code,
-                out_code,
-                loss_code,
-                parallel,
-            )
-        batch_loss = loss_sum / sw_sum + 0.5 * alpha * sqnorm / sw_sum
-        accumulated += batch_loss * nb
-        if solver == SOLVER_ADAM:
-            t += 1
-            lr_t = (
-                hp[H_LR] * np.sqrt(1.0 - hp[H_BETA_2] ** t) / (1.0 - hp[H_BETA_1] ** t)
-            )
-            sqnorm = adam_step(
-                theta,
-                opt[0],
-                opt[1],
-                buf.partial,
-                buf.G,
-                n_parts,
-                n_coef,
-                alpha,
-                sw_sum,
-                lr_t,
-                hp[H_BETA_1],
-                hp[H_BETA_2],
-                hp[H_EPSILON],
-                step_parallel,
-            )
-        else:
-            sqnorm = sgd_step(
-                theta,
-                opt[0],
-                buf.partial,
-                buf.G,
-                n_parts,
-                n_coef,
-                alpha,
-                sw_sum,
-                hp[H_LR],
-                hp[H_MOMENTUM],
-                hp[H_NESTEROV] != 0.0,
-                step_parallel,
-            )
-        if not (np.isfinite(batch_loss) and np.isfinite(sqnorm)):
-            diverged = start // batch_size
-            break
+        n_parts = (nb + chunk_rows - 1) // chunk_rows
+        sw_sum = 0.0
+        lr = 0.0
+        batch_loss = 0.0
+        for phase in range(n_phases):
+            if phase == PHASE_STEP:
+                loss_sum = 0.0
+                for c in range(n_parts):
+                    loss_sum += sums[S_LOSS, c]
+                    sw_sum += sums[S_WEIGHT, c]
+                batch_loss = loss_sum / sw_sum + 0.5 * alpha * sqnorm / sw_sum
+                accumulated += batch_loss * nb
+                if codes[C_SOLVER] == SOLVER_ADAM:
+                    t += 1
+                    lr = (
+                        hp[H_LR]
+                        * np.sqrt(1.0 - hp[H_BETA_2] ** t)
+                        / (1.0 - hp[H_BETA_1] ** t)
+                    )
+                else:
+                    lr = hp[H_LR]
+                n_tasks = n_slices
+                parallel = codes[C_STEP_PARALLEL] != 0
+            else:
+                n_tasks = n_parts
+                parallel = codes[C_PARALLEL] != 0
+            # The one parfor of the training loop (see the module docstring).
+            if parallel and n_tasks > 1:
+                for task in prange(n_tasks):
+                    call_kernel(
+                        task_addr, task_key,
+                        (np.intp(phase), np.intp(task), theta, opt, G, acts, deltas,
+                         work, sums, xb, yb, swb, X, Y, sw, idx, start, stop, layout,
+                         codes, hp, sw_sum, lr),
+                    )  # fmt: skip
+            else:
+                for task in range(n_tasks):
+                    call_kernel(
+                        task_addr, task_key,
+                        (np.intp(phase), np.intp(task), theta, opt, G, acts, deltas,
+                         work, sums, xb, yb, swb, X, Y, sw, idx, start, stop, layout,
+                         codes, hp, sw_sum, lr),
+                    )  # fmt: skip
+        if n_phases == 2:
+            sqnorm = 0.0
+            for c in range(n_slices):
+                sqnorm += sums[S_PARTIAL, c]
+            if not (np.isfinite(batch_loss) and np.isfinite(sqnorm)):
+                diverged = start // batch_size
+                break
     return accumulated, t, sqnorm, diverged
-
-
-@composite_kernel
-def predict_blocks(
-    out, acts, xb, work, X, rows, block, theta, layout, act_code, out_code, parallel
-):
-    """out = network(X[rows]), processed in blocks of ``block`` rows (the rows the
-    work buffers were sized for).
-
-    X is dense (n_samples, n_features), possibly read-only, each block copied
-    into xb; or a CSRMatrix, read in place."""
-    n = rows.shape[0]
-    for start in range(0, n, block):
-        stop = min(start + block, n)
-        nb = stop - start
-        Xb = batch_input(xb, X, rows, start, stop)
-        P = forward(acts, work, Xb, theta, layout, act_code, out_code, parallel)
-        for r in range(nb):
-            for j in range(P.shape[1]):
-                out[start + r, j] = P[r, j]

@@ -17,17 +17,27 @@ Formulas (scikit-learn ``_stochastic_optimizers.py``):
   adam: m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
         theta -= lr_t * m / (sqrt(v) + epsilon),  lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)
 
-The buffer is cut into fixed chunks of CHUNK elements; the squared norm is summed
-per chunk into ``partial`` and merged in chunk order, so the result does not
-depend on the thread count.
+The buffer is cut into fixed chunks of CHUNK elements; ``step_chunk`` does one
+chunk (the training loop runs the chunks as tasks of one parallel region), the
+squared norm is summed per chunk into ``partial`` and merged in chunk order, so
+the result does not depend on the thread count.
+
+The solver is a code (SOLVER_*) and the hyper-parameters an array (H_*), so one
+compiled step serves every solver. SOLVER_NONE only adds the chunks' gradient
+parts into G[0] (the full-batch gradient L-BFGS asks for).
 """
 
 import numpy as np
-from numba import prange
 
-from .._jit import kernel, parallel_kernel
+from .._jit import inline_kernel, kernel
 
 CHUNK = 4096
+
+SOLVER_SGD, SOLVER_ADAM, SOLVER_NONE = 0, 1, 2
+
+# hp[] entries (float64)
+H_LR, H_MOMENTUM, H_NESTEROV, H_BETA_1, H_BETA_2, H_EPSILON, H_ALPHA = range(7)
+N_HP = 7
 
 
 def n_chunks(n_params):
@@ -35,7 +45,7 @@ def n_chunks(n_params):
     return max(1, (n_params + CHUNK - 1) // CHUNK)
 
 
-@kernel
+@inline_kernel
 def _sgd_range(theta, velocity, graw, alpha, sw_sum, lr, momentum, nesterov):
     """SGD on one slice of the buffers (alpha = 0 for intercepts); returns the
     slice's sum of squared updated values.
@@ -58,7 +68,7 @@ def _sgd_range(theta, velocity, graw, alpha, sw_sum, lr, momentum, nesterov):
     return sq
 
 
-@kernel
+@inline_kernel
 def _adam_range(theta, m, v, graw, alpha, sw_sum, lr_t, beta_1, beta_2, epsilon):
     """Adam on one slice of the buffers (alpha = 0 for intercepts); returns the
     slice's sum of squared updated values. Slices in, loop from 0 (see _sgd_range)."""
@@ -78,7 +88,7 @@ def _adam_range(theta, m, v, graw, alpha, sw_sum, lr_t, beta_1, beta_2, epsilon)
     return sq
 
 
-@kernel
+@inline_kernel
 def _chunk_bounds(c, n_params, n_coef):
     """Chunk c split at n_coef into a penalised and an unpenalised range."""
     lo = c * CHUNK
@@ -87,7 +97,7 @@ def _chunk_bounds(c, n_params, n_coef):
     return lo, mid, hi
 
 
-@kernel
+@inline_kernel
 def _sum_parts(G, n_parts, lo, hi):
     """G[0, lo:hi] += G[1, lo:hi] + ... + G[n_parts - 1, lo:hi], in part order."""
     g0 = G[0, lo:hi]
@@ -98,186 +108,61 @@ def _sum_parts(G, n_parts, lo, hi):
 
 
 @kernel
-def _sgd_chunk(
-    theta, velocity, G, n_parts, c, n_coef, alpha, sw_sum, lr, momentum, nesterov
-):
+def step_chunk(theta, opt, G, n_parts, c, n_coef, solver, hp, sw_sum, lr):
+    """Chunk c of one update: G[0] += G[1] + ... + G[n_parts - 1] over the chunk,
+    then the solver's step on it. Returns the chunk's share of ||coefs||^2 after
+    the update (0 for SOLVER_NONE, which only sums).
+
+    theta (n_params,); opt (2, n_params): SGD velocity in opt[0], Adam's m, v in
+    opt[0], opt[1]; G (>= n_parts, n_params) raw gradient sums of the batch's
+    row chunks; hp the H_* array; ``lr`` the step size of this update (Adam's
+    bias-corrected lr_t)."""
     lo, mid, hi = _chunk_bounds(c, theta.shape[0], n_coef)
     _sum_parts(G, n_parts, lo, hi)
+    if solver == SOLVER_NONE:
+        return 0.0
     graw = G[0]
+    alpha = hp[H_ALPHA]
+    if solver == SOLVER_ADAM:
+        b1, b2, eps = hp[H_BETA_1], hp[H_BETA_2], hp[H_EPSILON]
+        m, v = opt[0], opt[1]
+        sq = _adam_range(
+            theta[lo:mid], m[lo:mid], v[lo:mid], graw[lo:mid], alpha, sw_sum, lr,
+            b1, b2, eps,
+        )  # fmt: skip
+        _adam_range(
+            theta[mid:hi], m[mid:hi], v[mid:hi], graw[mid:hi], 0.0, sw_sum, lr,
+            b1, b2, eps,
+        )  # fmt: skip
+        return sq
+    mu, nesterov = hp[H_MOMENTUM], hp[H_NESTEROV] != 0.0
+    vel = opt[0]
     sq = _sgd_range(
-        theta[lo:mid],
-        velocity[lo:mid],
-        graw[lo:mid],
-        alpha,
-        sw_sum,
-        lr,
-        momentum,
-        nesterov,
+        theta[lo:mid], vel[lo:mid], graw[lo:mid], alpha, sw_sum, lr, mu, nesterov
     )
-    _sgd_range(
-        theta[mid:hi],
-        velocity[mid:hi],
-        graw[mid:hi],
-        0.0,
-        sw_sum,
-        lr,
-        momentum,
-        nesterov,
-    )
+    _sgd_range(theta[mid:hi], vel[mid:hi], graw[mid:hi], 0.0, sw_sum, lr, mu, nesterov)
     return sq
 
 
 @kernel
-def _adam_chunk(
-    theta, m, v, G, n_parts, c, n_coef, alpha, sw_sum, lr_t, beta_1, beta_2, epsilon
-):
-    lo, mid, hi = _chunk_bounds(c, theta.shape[0], n_coef)
-    _sum_parts(G, n_parts, lo, hi)
-    graw = G[0]
-    sq = _adam_range(
-        theta[lo:mid],
-        m[lo:mid],
-        v[lo:mid],
-        graw[lo:mid],
-        alpha,
-        sw_sum,
-        lr_t,
-        beta_1,
-        beta_2,
-        epsilon,
-    )
-    _adam_range(
-        theta[mid:hi],
-        m[mid:hi],
-        v[mid:hi],
-        graw[mid:hi],
-        0.0,
-        sw_sum,
-        lr_t,
-        beta_1,
-        beta_2,
-        epsilon,
-    )
-    return sq
-
-
-@parallel_kernel
-def sgd_step(
-    theta,
-    velocity,
-    partial,
-    G,
-    n_parts,
-    n_coef,
-    alpha,
-    sw_sum,
-    lr,
-    momentum,
-    nesterov,
-    parallel,
-):
-    """One SGD update of theta and velocity in place; returns ||coefs||^2 after it.
-
-    theta, velocity (n_params,); G (>= n_parts, n_params) holds the raw gradient
-    sums of n_parts row chunks of the batch, added in chunk order into G[0];
-    partial (n_chunks(n_params),) float64."""
-    nc = (theta.shape[0] + CHUNK - 1) // CHUNK
-    if parallel:
-        for c in prange(nc):
-            partial[c] = _sgd_chunk(
-                theta,
-                velocity,
-                G,
-                n_parts,
-                c,
-                n_coef,
-                alpha,
-                sw_sum,
-                lr,
-                momentum,
-                nesterov,
-            )
-    else:
-        for c in range(nc):
-            partial[c] = _sgd_chunk(
-                theta,
-                velocity,
-                G,
-                n_parts,
-                c,
-                n_coef,
-                alpha,
-                sw_sum,
-                lr,
-                momentum,
-                nesterov,
-            )
+def optimizer_step(theta, opt, partial, G, n_parts, n_coef, solver, hp, sw_sum, lr):
+    """A whole update, chunk after chunk (the serial composition of step_chunk
+    that the training loop runs as parallel tasks); returns ||coefs||^2 after it."""
+    nc = n_chunks_jit(theta.shape[0])
+    for c in range(nc):
+        partial[c] = step_chunk(
+            theta, opt, G, n_parts, c, n_coef, solver, hp, sw_sum, lr
+        )
     total = 0.0
     for c in range(nc):
         total += partial[c]
     return total
 
 
-@parallel_kernel
-def adam_step(
-    theta,
-    m,
-    v,
-    partial,
-    G,
-    n_parts,
-    n_coef,
-    alpha,
-    sw_sum,
-    lr_t,
-    beta_1,
-    beta_2,
-    epsilon,
-    parallel,
-):
-    """One Adam update of theta, m, v in place; returns ||coefs||^2 after it.
-
-    ``lr_t`` is the bias-corrected step size for this update (computed by the
-    caller from the update count t). G, n_parts and shapes as in ``sgd_step``."""
-    nc = (theta.shape[0] + CHUNK - 1) // CHUNK
-    if parallel:
-        for c in prange(nc):
-            partial[c] = _adam_chunk(
-                theta,
-                m,
-                v,
-                G,
-                n_parts,
-                c,
-                n_coef,
-                alpha,
-                sw_sum,
-                lr_t,
-                beta_1,
-                beta_2,
-                epsilon,
-            )
-    else:
-        for c in range(nc):
-            partial[c] = _adam_chunk(
-                theta,
-                m,
-                v,
-                G,
-                n_parts,
-                c,
-                n_coef,
-                alpha,
-                sw_sum,
-                lr_t,
-                beta_1,
-                beta_2,
-                epsilon,
-            )
-    total = 0.0
-    for c in range(nc):
-        total += partial[c]
-    return total
+@inline_kernel
+def n_chunks_jit(n_params):
+    """n_chunks inside compiled code."""
+    return max(1, (n_params + CHUNK - 1) // CHUNK)
 
 
 @kernel

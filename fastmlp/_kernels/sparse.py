@@ -13,18 +13,16 @@ a CSR tuple the kernels below. ``train_epoch`` and friends are written once.
 from collections import namedtuple
 
 import numpy as np
-from numba import prange, types
+from numba import types
 
-from .._jit import JIT_DISABLED, kernel, overload_kernel, parallel_kernel
+from .._jit import JIT_DISABLED, inline_kernel, kernel, overload_kernel
 from .gemm import matmul_nn, matmul_tn
 
 CSRMatrix = namedtuple("CSRMatrix", ["data", "indices", "indptr"])
 CSRRows = namedtuple("CSRRows", ["data", "indices", "indptr", "rows"])
 
-COLUMN_CHUNK = 64  # columns of dW per parallel task in csr_weight_grad
 
-
-@kernel
+@inline_kernel
 def _csr_row_times_dense(u, data, indices, lo, hi, W):
     """u = sum_p data[p] * W[indices[p]] over p in [lo, hi). u (fan_out,)."""
     T = u.dtype.type
@@ -37,58 +35,37 @@ def _csr_row_times_dense(u, data, indices, lo, hi, W):
             u[j] += v * w[j]
 
 
-@parallel_kernel
-def csr_forward(U, Xb, W, parallel):
+@kernel
+def csr_forward(U, Xb, W):
     """U = X[rows] @ W.  U (nb, fan_out), W (n_features, fan_out).
 
-    Parallel over batch rows; each output row sums its row's nonzeros in order."""
+    Each output row sums its row's nonzeros in order."""
     data, indices, indptr, rows = Xb
-    if parallel:
-        for r in prange(rows.shape[0]):
-            i = rows[r]
-            _csr_row_times_dense(U[r], data, indices, indptr[i], indptr[i + 1], W)
-    else:
-        for r in range(rows.shape[0]):
-            i = rows[r]
-            _csr_row_times_dense(U[r], data, indices, indptr[i], indptr[i + 1], W)
+    for r in range(rows.shape[0]):
+        i = rows[r]
+        _csr_row_times_dense(U[r], data, indices, indptr[i], indptr[i + 1], W)
 
 
 @kernel
-def _csr_scatter_columns(dW, data, indices, indptr, rows, dU, j0, j1):
-    """dW[:, j0:j1] = X[rows].T @ dU[:, j0:j1], adding batch rows in order.
-    Row slices and loops from 0, so the inner loop vectorises."""
+def csr_weight_grad(dW, Xb, dU):
+    """dW = X[rows].T @ dU.  dW (n_features, fan_out), dU (nb, fan_out).
+
+    Each row of dW adds the batch rows that touch it in batch order. Row slices
+    and loops from 0, so the inner loop vectorises."""
+    data, indices, indptr, rows = Xb
     T = dW.dtype.type
     for f in range(dW.shape[0]):
-        dw = dW[f, j0:j1]
+        dw = dW[f]
         for j in range(dw.shape[0]):
             dw[j] = T(0)
     for r in range(rows.shape[0]):
         i = rows[r]
-        du = dU[r, j0:j1]
+        du = dU[r]
         for p in range(indptr[i], indptr[i + 1]):
             v = data[p]
-            dw = dW[indices[p], j0:j1]
+            dw = dW[indices[p]]
             for j in range(du.shape[0]):
                 dw[j] += v * du[j]
-
-
-@parallel_kernel
-def csr_weight_grad(dW, Xb, dU, parallel):
-    """dW = X[rows].T @ dU.  dW (n_features, fan_out), dU (nb, fan_out).
-
-    Rows of dW are hit by many batch rows, so the parallel axis is dW's columns:
-    each task owns a column block and adds rows in batch order (deterministic)."""
-    data, indices, indptr, rows = Xb
-    n_cols = dW.shape[1]
-    n_chunks = (n_cols + COLUMN_CHUNK - 1) // COLUMN_CHUNK
-    if parallel and n_chunks > 1:
-        for c in prange(n_chunks):
-            j0 = c * COLUMN_CHUNK
-            _csr_scatter_columns(
-                dW, data, indices, indptr, rows, dU, j0, min(j0 + COLUMN_CHUNK, n_cols)
-            )
-    else:
-        _csr_scatter_columns(dW, data, indices, indptr, rows, dU, 0, n_cols)
 
 
 # ---------------------------------------------------------------------------
@@ -113,20 +90,20 @@ def batch_rows(Xb):
     return Xb.shape[0]
 
 
-def input_forward(U, Xb, W, parallel, work):
+def input_forward(U, Xb, W, work):
     """U = Xb @ W for the first layer."""
     if isinstance(Xb, CSRRows):
-        csr_forward(U, Xb, W, parallel)
+        csr_forward(U, Xb, W)
     else:
-        matmul_nn(U, Xb, W, np.bool_(False), parallel, work)
+        matmul_nn(U, Xb, W, np.bool_(False), work)
 
 
-def input_weight_grad(dW, Xb, dU, parallel, work):
+def input_weight_grad(dW, Xb, dU, work):
     """dW = Xb.T @ dU for the first layer."""
     if isinstance(Xb, CSRRows):
-        csr_weight_grad(dW, Xb, dU, parallel)
+        csr_weight_grad(dW, Xb, dU)
     else:
-        matmul_tn(dW, Xb, dU, parallel, work)
+        matmul_tn(dW, Xb, dU, work)
 
 
 def _is_csr(ty):
@@ -164,17 +141,13 @@ if not JIT_DISABLED:
         return lambda Xb: Xb.shape[0]
 
     @overload_kernel(input_forward)
-    def _ol_input_forward(U, Xb, W, parallel, work):
+    def _ol_input_forward(U, Xb, W, work):
         if _is_csr(Xb):
-            return lambda U, Xb, W, parallel, work: csr_forward(U, Xb, W, parallel)
-        return lambda U, Xb, W, parallel, work: matmul_nn(
-            U, Xb, W, np.bool_(False), parallel, work
-        )
+            return lambda U, Xb, W, work: csr_forward(U, Xb, W)
+        return lambda U, Xb, W, work: matmul_nn(U, Xb, W, np.bool_(False), work)
 
     @overload_kernel(input_weight_grad)
-    def _ol_input_weight_grad(dW, Xb, dU, parallel, work):
+    def _ol_input_weight_grad(dW, Xb, dU, work):
         if _is_csr(Xb):
-            return lambda dW, Xb, dU, parallel, work: csr_weight_grad(
-                dW, Xb, dU, parallel
-            )
-        return lambda dW, Xb, dU, parallel, work: matmul_tn(dW, Xb, dU, parallel, work)
+            return lambda dW, Xb, dU, work: csr_weight_grad(dW, Xb, dU)
+        return lambda dW, Xb, dU, work: matmul_tn(dW, Xb, dU, work)

@@ -1,7 +1,9 @@
+import numba
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+from fastmlp import _solver
 from fastmlp._kernels.activations import (
     ACT_EXP,
     ACT_IDENTITY,
@@ -11,7 +13,7 @@ from fastmlp._kernels.activations import (
     ACT_TANH,
 )
 from fastmlp._kernels.losses import LOSS_CODES
-from fastmlp._kernels.network import forward_backward, predict_blocks
+from fastmlp._kernels.network import C_ACT, C_LOSS, C_OUT, N_CODES, forward_backward
 from fastmlp._params import ParamLayout
 from fastmlp._solver import Workspace
 from tests import reference
@@ -47,14 +49,13 @@ def random_targets(rng, loss, n, k, dtype):
     return Y.astype(dtype)
 
 
-@pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize(
     "units", [(1, 1, 1), (13, 5, 3), (37, 13, 5, 4), (64, 129, 65, 10)]
 )
 @pytest.mark.parametrize("loss", list(OUTPUTS))
 @pytest.mark.parametrize("act", [ACT_IDENTITY, ACT_LOGISTIC, ACT_TANH, ACT_RELU])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_forward_backward_matches_reference(rng, dtype, act, loss, units, parallel):
+def test_forward_backward_matches_reference(rng, dtype, act, loss, units):
     if loss == "log_loss" and units[-1] == 1:
         units = units[:-1] + (2,)  # softmax needs two or more outputs
     n_out = units[-1]
@@ -79,7 +80,6 @@ def test_forward_backward_matches_reference(rng, dtype, act, loss, units, parall
         act,
         OUTPUTS[loss],
         LOSS_CODES[loss],
-        parallel,
     )
     ref = reference.mlp_loss_grad(
         [c.astype(float) for c in coefs],
@@ -110,30 +110,27 @@ def assert_close_scaled(got, expected, dtype):
         assert_allclose(got, expected, rtol=1e-3, atol=2e-5 * scale)
 
 
+def codes_for(act, out, loss="squared_error"):
+    codes = np.zeros(N_CODES, dtype=np.int64)
+    codes[C_ACT], codes[C_OUT], codes[C_LOSS] = act, out, LOSS_CODES[loss]
+    return codes
+
+
 @pytest.mark.parametrize("n_rows", [1, 7, 512, 1300])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_predict_blocks_matches_reference(rng, dtype, n_rows):
-    """Blocked prediction equals one big forward pass, across block boundaries."""
+def test_predict_matches_reference(rng, dtype, n_rows):
+    """Prediction (train_epoch in MODE_PREDICT, row blocks as parallel tasks)
+    equals one big NumPy forward pass, across block boundaries."""
     units = (20, 33, 3)
     coefs, intercepts = random_net(rng, units, dtype)
     X = rng.standard_normal((n_rows, 20)).astype(dtype)
     layout = ParamLayout(units)
-    block = 256
-    ws = Workspace(layout, block, 20, 3, dtype)
-    out = np.empty((n_rows, 3), dtype=dtype)
-    predict_blocks(
-        out,
-        ws.acts[0],
-        ws.xb,
-        ws.work[0],
-        X,
-        np.arange(n_rows),
-        block,
+    out = _solver.predict_raw(
         layout.pack(coefs, intercepts, dtype),
-        ws.table,
-        ACT_TANH,
-        ACT_SOFTMAX,
-        True,
+        layout,
+        X,
+        codes_for(ACT_TANH, ACT_SOFTMAX),
+        dtype,
     )
     H = X.astype(float)
     for layer, (W, b) in enumerate(zip(coefs, intercepts)):
@@ -147,32 +144,49 @@ def test_predict_blocks_matches_reference(rng, dtype, n_rows):
     assert_allclose(out, H, **tol)
 
 
-def test_forward_backward_bit_identical_serial_parallel(rng):
+def full_batch_gradient(coefs, intercepts, X, Y, sw, layout, loss):
+    """L-BFGS's objective: train_epoch with SOLVER_NONE over the whole batch."""
+    fun = _solver.lbfgs_objective(
+        layout, X, Y, sw, codes_for(ACT_RELU, OUTPUTS[loss], loss), 1e-3, loss,
+        np.float64,
+    )  # fmt: skip
+    return fun(layout.pack(coefs, intercepts, np.float64))
+
+
+def test_full_batch_gradient_matches_reference_and_any_thread_count(rng, monkeypatch):
+    """The full batch is cut into row chunks (fixed by its size) that run as
+    parallel tasks and are summed in order: the objective equals the NumPy
+    reference, and is bit-identical on 1 and all threads and on the serial
+    branch a forked child takes."""
     units = (50, 70, 40, 10)
-    coefs, intercepts = random_net(rng, units, np.float32)
-    X = rng.standard_normal((130, 50)).astype(np.float32)
-    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 130)]
-    sw = np.ones(130, np.float32)
+    coefs, intercepts = random_net(rng, units, np.float64)
+    n = 1300  # 16 chunks of 82 rows, the last one ragged
+    X = rng.standard_normal((n, 50))
+    Y = np.eye(10)[rng.integers(0, 10, n)]
+    sw = rng.uniform(0.5, 2, n)
     layout = ParamLayout(units)
-    theta = layout.pack(coefs, intercepts, np.float32)
-    results = []
-    for parallel in (False, True):
-        ws = Workspace(layout, 130, 50, 10, np.float32)
-        loss = forward_backward(
-            ws.G[0],
-            ws.acts[0],
-            ws.deltas[0],
-            ws.work[0],
-            X,
-            Y,
-            sw,
-            theta,
-            ws.table,
-            ACT_RELU,
-            ACT_SOFTMAX,
-            LOSS_CODES["log_loss"],
-            parallel,
-        )
-        results.append((loss, ws.G[0].copy()))
-    assert results[0][0] == results[1][0]
-    assert_array_equal(results[0][1], results[1][1])
+    previous = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = full_batch_gradient(coefs, intercepts, X, Y, sw, layout, "log_loss")
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        many = full_batch_gradient(coefs, intercepts, X, Y, sw, layout, "log_loss")
+    finally:
+        numba.set_num_threads(previous)
+    monkeypatch.setattr(_solver, "parallel_allowed", lambda: False)
+    serial = full_batch_gradient(coefs, intercepts, X, Y, sw, layout, "log_loss")
+    for other in (many, serial):
+        assert one[0] == other[0]
+        assert_array_equal(one[1], other[1])
+
+    loss_sum, dW, db = reference.mlp_loss_grad(
+        coefs, intercepts, X, Y, sw, ACT_RELU, ACT_SOFTMAX, LOSS_CODES["log_loss"],
+        0.0, np.float64,
+    )  # fmt: skip
+    sq = sum(float((c**2).sum()) for c in coefs)
+    assert_allclose(one[0], (loss_sum + 0.5e-3 * sq) / sw.sum(), rtol=1e-12)
+    flat = (
+        np.concatenate([(d + 1e-3 * c).ravel() for d, c in zip(dW, coefs)] + list(db))
+        / sw.sum()
+    )
+    assert_allclose(one[1], flat, rtol=1e-9, atol=1e-14)
