@@ -54,8 +54,9 @@ Stale sources
     differs is not read, and the first save of a process into such a folder
     empties it first. A folder that is only read is never emptied.
 
-Functions for users and the command line: :func:`cache_dirs`, :func:`cache_info`,
-:func:`clear`, :func:`set_system`, :func:`kernel_stats`; and
+Functions for users and the command line (``python -m fastmlp cache info`` and
+``cache clear`` call :func:`cache_dirs` and :func:`clear`): :func:`cache_dirs`,
+:func:`cache_info`, :func:`clear`, :func:`set_system`, :func:`kernel_stats`; and
 ``LayeredCache.in_cache(sig, codegen)`` (whether a signature would load).
 
 Environment variables (read here; ``FASTMLP_CACHE=0`` in ``_jit`` turns all of

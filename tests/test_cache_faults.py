@@ -582,9 +582,7 @@ print(json.dumps(steps))
 # ------------------------------------------------------------------- a real fit
 
 # README's recipe for images and CI: warm the installed package's own cache.
-RECIPE = (
-    'FASTMLP_CACHE_SYSTEM=1 python -c "from fastmlp._warmup import warmup; warmup()"'
-)
+RECIPE = "FASTMLP_CACHE_SYSTEM=1 python -m fastmlp warmup"
 
 FIT = r"""
 import hashlib, json, sys, warnings
@@ -631,7 +629,8 @@ def test_readme_has_the_tested_recipe():
 @pytest.mark.slow
 def test_real_fit_warmed_image_concurrent_damaged_all_match_uncached(base, other_user):
     """An installed copy of fastmlp (as in site-packages) is warmed by README's
-    recipe while a cold fit saves into the same folder; an uncached fit runs
+    recipe (its worker processes save different signatures of the same kernels
+    at once) while a cold fit saves into the same folder; an uncached fit runs
     alongside. Another user then fits from the read-only copy with 0 compiles;
     train_epoch's machine code is zeroed there and a process that only reads
     it recompiles that one kernel into its own folder. Every fit's weights
@@ -645,9 +644,18 @@ def test_real_fit_warmed_image_concurrent_damaged_all_match_uncached(base, other
     )
     kernels_cache = installed / "_kernels" / "__pycache__"
     env = child_env(PYTHONPATH=site)
-    recipe_code = RECIPE.split(" -c ", 1)[1].strip('"')
+    assignment, command = RECIPE.split(" python ", 1)
+    recipe_env = dict(env, **dict([assignment.split("=")]))
+    recipe = subprocess.Popen(
+        [sys.executable, *command.split()],
+        env=recipe_env,
+        cwd=base,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     procs = [
-        python_in_child(recipe_code, dict(env, FASTMLP_CACHE_SYSTEM="1"), cwd=base),
+        recipe,
         python_in_child(FIT, dict(env, FASTMLP_CACHE_SYSTEM="1"), cwd=base),
         python_in_child(FIT, dict(env, FASTMLP_CACHE="0"), cwd=base),
     ]
