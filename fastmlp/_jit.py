@@ -71,15 +71,6 @@ def parallel_kernel(fn):
     )(fn)
 
 
-def composite_kernel(fn):
-    """Serial kernel that calls parallel kernels (e.g. ``train_epoch``).
-
-    Numba stores callees inside the caller's cache entry, so this is cached under
-    the same condition as ``parallel_kernel``: the options are ``kernel``'s; the
-    separate name marks where parallel regions start."""
-    return kernel(fn)
-
-
 def overload_kernel(stub):
     """``numba.extending.overload`` with the kernels' options: compile-time dispatch
     on argument types (e.g. a dense or a CSR input layer) in nopython code."""

@@ -165,7 +165,10 @@ def in_disk_cache(dispatcher, sig):
         cache = dispatcher._cache
         if _cache_off(dispatcher):
             return False
-        key = cache._index_key(sig, dispatcher.targetctx.codegen())
+        codegen = dispatcher.targetctx.codegen()
+        if hasattr(cache, "in_cache"):  # fastmlp's LayeredCache (_cache.py)
+            return bool(cache.in_cache(sig, codegen))
+        key = cache._index_key(sig, codegen)
         index = cache._cache_file._load_index()
         name = index.get(key)
         if name is None:

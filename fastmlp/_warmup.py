@@ -198,8 +198,8 @@ def _run_in_workers(labels, jobs):
 
     jobs = min(jobs, len(labels)) if _can_lock() else 1
     ctx = multiprocessing.get_context("spawn")
-    # Every worker imports the kernels (which may empty a stale cache folder,
-    # _jit._drop_stale_cache) before any worker compiles and saves to it.
+    # Every worker imports the kernels before any worker compiles and saves
+    # (a first save may empty a stale cache folder, _cache.py).
     barrier = ctx.Barrier(jobs)
     with cf.ProcessPoolExecutor(
         max_workers=jobs,
@@ -237,7 +237,6 @@ def _environ(values):
 def _init_worker(barrier):
     os.environ.update(WORKER_ENV)  # in case the spawned parent module imported numba
     _ignore_numba_performance_warnings()
-    _lock_cache_index_writes()
     from . import _estimators  # noqa: F401  (imports every kernel module)
 
     try:
@@ -252,38 +251,6 @@ def _can_lock():
     except ImportError:  # pragma: no cover - not POSIX: one worker, no race
         return False
     return True
-
-
-def _lock_cache_index_writes():
-    """Make Numba's cache index updates safe between the warm-up workers.
-
-    Numba saves a new signature by reading the function's index file, adding the
-    entry and writing it back; two workers compiling the same kernel for two
-    dtypes would each write an index without the other's entry (and could pick
-    the same data file name), and a later process would compile again. Here each
-    save holds an exclusive ``flock`` on the cache folder, so the read-modify-write
-    is atomic across processes. Only the warm-up's workers are patched."""
-    try:
-        import fcntl
-
-        from numba.core import caching
-    except ImportError:  # pragma: no cover - not POSIX
-        return
-    cls = caching.IndexDataCacheFile
-    if getattr(cls.save, "_fastmlp_locked", False):
-        return
-    original = cls.save
-
-    def save(self, key, data):
-        fd = os.open(self._cache_path, os.O_RDONLY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            return original(self, key, data)
-        finally:
-            os.close(fd)  # releases the lock
-
-    save._fastmlp_locked = True
-    cls.save = save
 
 
 def default_jobs():

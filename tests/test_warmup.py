@@ -191,35 +191,6 @@ def test_warmup_selects_groups_by_dtype_and_sparse(monkeypatch):
     assert ran == [g[0] for g in _warmup.GROUPS]
 
 
-# Two processes add entries to one Numba cache index at once.
-_SAVE_MANY = r"""
-import sys
-from numba.core.caching import IndexDataCacheFile
-from fastmlp._warmup import _lock_cache_index_writes
-_lock_cache_index_writes()
-folder, tag = sys.argv[1], sys.argv[2]
-index = IndexDataCacheFile(folder, "toy-1.py311", "stamp")
-for k in range(100):
-    index.save((tag, k), b"x" * 1000)
-"""
-
-
-def test_locked_index_writes_keep_every_entry(tmp_path):
-    """Without the lock, concurrent writers overwrite each other's index (and pick
-    the same data file names); with it every entry and data file survives."""
-    procs = [
-        subprocess.Popen([sys.executable, "-c", _SAVE_MANY, str(tmp_path), tag])
-        for tag in ("a", "b")
-    ]
-    assert [p.wait(timeout=120) for p in procs] == [0, 0]
-    from numba.core.caching import IndexDataCacheFile
-
-    index = IndexDataCacheFile(str(tmp_path), "toy-1.py311", "stamp")._load_index()
-    assert sorted(index) == sorted((t, k) for t in "ab" for k in range(100))
-    assert len(set(index.values())) == 200
-    assert all((tmp_path / name).exists() for name in index.values())
-
-
 def test_workers_use_spawn_and_one_thread(monkeypatch):
     """The pool is built on the spawn context, with one kernel thread per worker
     in the environment the workers inherit (and the caller's left as it was)."""
