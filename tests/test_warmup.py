@@ -153,9 +153,16 @@ def test_public_calls_compile_nothing_after_the_session_warmup():
     X = rng.standard_normal((90, 4))
     y = (X[:, 0] > 0).astype(int)
     Xs = sp.csr_matrix(np.where(np.abs(X) > 0.6, X, 0))
+    # Read-only arrays (a memmap opened "r") and 64-bit CSR indices (scipy's
+    # sparse arrays) reach the kernels as the types the warmup compiled.
+    X_ro = X.astype(np.float32)
+    X_ro.flags.writeable = False
+    Xs64 = Xs.copy()
+    Xs64.indices = Xs64.indices.astype(np.int64)
+    Xs64.indptr = Xs64.indptr.astype(np.int64)
     with warnings.catch_warnings(), event.install_listener("numba:compile", Listener()):
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for data in (X, X.astype(np.float32), Xs, Xs.astype(np.float32)):
+        for data in (X, X.astype(np.float32), Xs, Xs.astype(np.float32), X_ro, Xs64):
             clf = MLPClassifier((5, 3), max_iter=2, batch_size=32, random_state=0)
             clf.fit(data, y).predict_proba(data)
             clf.jacobian(data[:2])
