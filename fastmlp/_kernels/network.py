@@ -179,7 +179,7 @@ def run_task(
     PHASE_PROBE: nothing (train_epoch checks that it can call this kernel).
 
     train_epoch calls this kernel through its address (indirect.py): the
-    argument types must be the ones _solver.TaskKernel compiles it for."""
+    argument types must be the ones _solver.task_kernel compiles it for."""
     if phase == PHASE_PROBE:
         return
     chunk_rows = codes[C_CHUNK_ROWS]
