@@ -166,109 +166,25 @@ def run_warmup(jobs, quiet=False, out=None):
 
 
 def run_cache(action, out=None):
+    """``cache info``: the folders fastmlp._cache looks up, in order, with what
+    they hold; ``cache clear``: delete this install's kernel cache."""
+    import importlib
+
+    _cache = importlib.import_module(f"{__package__ or 'fastmlp'}._cache")
     out = sys.stdout if out is None else out
-    module = _cache_module()
-    if module is not None:
-        dirs = [str(d) for d in module.cache_dirs()]
-        in_use = None
-    else:
-        dirs = [str(d) for d in fallback_cache_dirs()]
-        in_use = _first_usable(dirs)
     if action == "info":
         print("fastmlp kernel cache folders, in lookup order:", file=out)
-        for folder in dirs:
-            mark = " (in use)" if folder == in_use else ""
-            print(f"  {folder}{mark}: {_describe_folder(folder)}", file=out)
+        for folder in map(str, _cache.cache_dirs()):
+            print(f"  {folder}: {_describe_folder(folder)}", file=out)
         return 0
-    if module is not None:
-        result = module.clear()
-        print(f"cleared the kernel cache{_removed(result)}", file=out)
-    else:
-        removed = fallback_clear([in_use] if in_use else [])
-        print(
-            f"cleared the kernel cache in {in_use} ({removed} files removed)", file=out
-        )
+    print(f"cleared the kernel cache{_removed(_cache.clear())}", file=out)
     return 0
-
-
-def _first_usable(dirs):
-    """The folder Numba caches in: the first whose nearest existing ancestor is
-    writable (Numba creates it on first use)."""
-    import os
-    from pathlib import Path
-
-    for folder in dirs:
-        path = Path(folder)
-        while not path.exists() and path != path.parent:
-            path = path.parent
-        if os.access(path, os.W_OK):
-            return folder
-    return None
 
 
 def _removed(result):
     if isinstance(result, int) and not isinstance(result, bool):
         return f" ({result} files removed)"
     return ""
-
-
-def _cache_module():
-    """fastmlp._cache when this fastmlp has it (cache_dirs(), clear()), else None."""
-    import importlib
-
-    name = f"{__package__ or 'fastmlp'}._cache"
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:  # fastmlp._cache exists but an import inside it failed
-            raise
-        return None
-
-
-def fallback_cache_dirs():
-    """Folders where Numba caches the kernels of fastmlp/_kernels, in Numba's
-    lookup order: NUMBA_CACHE_DIR's (when set), the package's
-    ``_kernels/__pycache__``, the per-user cache (used when the package's folder
-    is read-only). Numba uses the first that it can write; ``cache clear``
-    empties that one."""
-    from pathlib import Path
-
-    from numba.core import config
-    from numba.core.caching import _CacheLocator
-
-    kernels = Path(__file__).resolve().parent / "_kernels"
-    subpath = _CacheLocator.get_suitable_cache_subpath(str(kernels / "network.py"))
-    dirs = []
-    if config.CACHE_DIR:
-        dirs.append(Path(config.CACHE_DIR) / subpath)
-    dirs.append(kernels / "__pycache__")
-    try:
-        from numba.misc.appdirs import AppDirs
-
-        user = AppDirs(appname="numba", appauthor=False).user_cache_dir
-        dirs.append(Path(user) / subpath)
-    except Exception:  # pragma: no cover - a Numba without appdirs
-        pass
-    return dirs
-
-
-def fallback_clear(dirs):
-    """Delete Numba's cache files (``*.nbi`` index, ``*.nbc`` data) in ``dirs``;
-    returns how many."""
-    from pathlib import Path
-
-    removed = 0
-    for folder in map(Path, dirs):
-        if not folder.is_dir():
-            continue
-        for entry in folder.iterdir():
-            if entry.suffix in (".nbi", ".nbc"):
-                try:
-                    entry.unlink()
-                    removed += 1
-                except OSError:
-                    pass
-    return removed
 
 
 def _describe_folder(folder):

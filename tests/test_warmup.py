@@ -329,48 +329,6 @@ def test_cache_info_runs_end_to_end(tmp_path):
     assert len(proc.stdout.splitlines()) >= 2
 
 
-def _fill(folder):
-    folder.mkdir(parents=True)
-    for name in (
-        "network.train_epoch-253.py311.nbi",
-        "network.train_epoch-253.py311.1.nbc",
-    ):
-        (folder / name).write_bytes(b"x" * 2048)
-    (folder / "fastmlp-sources.stamp").write_text("s")
-
-
-def test_cache_fallback_reports_and_clears_numbas_folder(tmp_path, monkeypatch, capsys):
-    """Without fastmlp._cache, cache info/clear work on Numba's folders for the
-    kernels (NUMBA_CACHE_DIR's first when set) and delete only *.nbi/*.nbc."""
-    from numba.core import config
-
-    monkeypatch.setattr(cli, "_cache_module", lambda: None)
-    monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path))
-    dirs = cli.fallback_cache_dirs()
-    assert dirs[0].parent == tmp_path and dirs[0].name.startswith("_kernels_")
-    assert dirs[1].name == "__pycache__" and dirs[1].parent.name == "_kernels"
-    monkeypatch.setattr(config, "CACHE_DIR", "")
-    assert cli.fallback_cache_dirs()[0] == dirs[1]
-
-    # Only folders under tmp_path from here on: never this checkout's own cache.
-    other = tmp_path / "other"
-    mine = [dirs[0], tmp_path / "absent", other]
-    monkeypatch.setattr(cli, "fallback_cache_dirs", lambda: mine)
-    _fill(dirs[0])
-    _fill(other)
-    assert cli.run_cache("info") == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out[1:] == [
-        f"  {dirs[0]} (in use): 1 kernels, 1 compiled signatures, 0.0 MiB",
-        f"  {tmp_path / 'absent'}: absent",
-        f"  {other}: 1 kernels, 1 compiled signatures, 0.0 MiB",
-    ]
-    assert cli.run_cache("clear") == 0
-    assert capsys.readouterr().out.strip().endswith("(2 files removed)")
-    assert sorted(p.name for p in dirs[0].iterdir()) == ["fastmlp-sources.stamp"]
-    assert len(list(other.iterdir())) == 3  # the folder Numba does not use: kept
-
-
 def test_cache_command_uses_fastmlp_cache_when_present(tmp_path, monkeypatch, capsys):
     calls = []
     fake = SimpleNamespace(
@@ -378,8 +336,12 @@ def test_cache_command_uses_fastmlp_cache_when_present(tmp_path, monkeypatch, ca
         clear=lambda: calls.append("clear") or 5,
     )
     monkeypatch.setitem(sys.modules, "fastmlp._cache", fake)
-    assert cli._cache_module() is fake
-    _fill(tmp_path / "b")
+    (tmp_path / "b").mkdir()
+    for name in (
+        "network.train_epoch-253.py311.nbi",
+        "network.train_epoch-253.py311.1.nbc",
+    ):
+        (tmp_path / "b" / name).write_bytes(b"x" * 2048)
     assert cli.run_cache("info") == 0
     out = capsys.readouterr().out.splitlines()
     assert out[1:] == [
@@ -389,36 +351,3 @@ def test_cache_command_uses_fastmlp_cache_when_present(tmp_path, monkeypatch, ca
     assert cli.run_cache("clear") == 0
     assert calls == ["clear"]
     assert "5 files removed" in capsys.readouterr().out
-
-
-def test_cache_module_absent_is_none_but_its_errors_are_not_hidden(monkeypatch):
-    import importlib.abc
-    import importlib.util
-
-    import fastmlp
-
-    if importlib.util.find_spec("fastmlp._cache") is None:  # not on this branch
-        assert cli._cache_module() is None
-    # Absent (None in sys.modules: what import reports for a missing module).
-    monkeypatch.delattr(fastmlp, "_cache", raising=False)
-    monkeypatch.setitem(sys.modules, "fastmlp._cache", None)
-    assert cli._cache_module() is None
-
-    # Present but failing on an import of its own: that error propagates.
-    class Broken(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-        def find_spec(self, name, path=None, target=None):
-            if name == "fastmlp._cache":
-                return importlib.util.spec_from_loader(name, self)
-            return None
-
-        def create_module(self, spec):
-            return None
-
-        def exec_module(self, module):
-            import zzz_not_installed  # noqa: F401
-
-    monkeypatch.delitem(sys.modules, "fastmlp._cache")
-    monkeypatch.setattr(sys, "meta_path", [Broken(), *sys.meta_path])
-    with pytest.raises(ModuleNotFoundError, match="zzz_not_installed"):
-        cli._cache_module()
-    sys.modules.pop("fastmlp._cache", None)
