@@ -157,41 +157,34 @@ def run_epoch(theta, opt, buffers, X, Y, sw, idx, table, codes, hp, batch_size, 
     return out
 
 
+def announced_address(kind, callee, callee_args, caller, caller_args, dtype, sparse,
+                      verbose=False):  # fmt: skip
+    """(address, key) of ``callee`` compiled for the types of ``callee_args``,
+    the Python values of the call its parallel ``caller`` makes by address
+    (indirect.py); compiled, or loaded from the cache, on first use.
+
+    Before anything compiles, one notice (``_notice``; ``kind`` a _notice.KINDS
+    key) if the callee, or else the caller called with ``caller_args``, will."""
+    for kernel, args in ((callee, callee_args), (caller, caller_args)):
+        if notify_kernels(kind, kernel, args, dtype, sparse, verbose):
+            break
+    return kernel_address(callee, tuple(map(numba.typeof, callee_args)))
+
+
 def task_kernel(kind, verbose, theta, opt, buffers, X, Y, sw, idx, table, codes, hp,
                 batch_size):  # fmt: skip
-    """(address, key) of ``run_task`` compiled for the argument types that
-    train_epoch passes it with these arrays (see network.run_task); compiled,
-    or loaded from the cache, on first use. Once per fit (tens of microseconds).
-
-    Before anything compiles, one notice (``_notice``; ``kind`` a
-    _notice.KINDS key) if run_task or train_epoch will compile for these types."""
-    task_args = (
-        0,
-        0,
-        theta,
-        opt,
-        *buffers,
-        X,
-        Y,
-        sw,
-        idx,
-        0,
-        0,
-        table,
-        codes,
-        hp,
-        0.0,
-        0.0,
-    )  # fmt: skip: the Python values have the types of train_epoch's call
-    epoch_args = (
-        theta, opt, *buffers, X, Y, sw, idx, table, codes, hp, batch_size, 0, 0.0,
-        0, 0,
+    """announced_address of ``run_task`` for train_epoch with these arrays (see
+    network.run_task). Once per fit (tens of microseconds)."""
+    # Python values with the types of train_epoch's calls: phase, task, ...,
+    # start, stop, ..., sw_sum, lr; then train_epoch's own arguments.
+    task_args = (0, 0, theta, opt, *buffers, X, Y, sw, idx, 0, 0, table, codes, hp,
+                 0.0, 0.0)  # fmt: skip
+    epoch_args = (theta, opt, *buffers, X, Y, sw, idx, table, codes, hp, batch_size,
+                  0, 0.0, 0, 0)  # fmt: skip
+    return announced_address(
+        kind, run_task, task_args, train_epoch, epoch_args, theta.dtype,
+        isinstance(X, CSRMatrix), verbose,
     )  # fmt: skip
-    sparse = isinstance(X, CSRMatrix)
-    for kernel, args in ((run_task, task_args), (train_epoch, epoch_args)):
-        if notify_kernels(kind, kernel, args, theta.dtype, sparse, verbose):
-            break
-    return kernel_address(run_task, tuple(map(numba.typeof, task_args)))
 
 
 def gemm_work_elements(units, max_rows, dense_input):
@@ -648,7 +641,7 @@ def fit_lbfgs(est, theta, layout, X, Y, sample_weight, codes):
 
 
 def _task_groups(n_blocks):
-    """Buffers sets for prediction and the Jacobian, whose row blocks are
+    """Buffer sets for prediction and the Jacobian, whose row blocks are
     independent (the result does not depend on this): one per thread that can
     run, at most MAX_SPLIT."""
     if not parallel_allowed():
@@ -725,10 +718,10 @@ def jacobian_raw(theta, layout, X, codes, dtype):
                   table, act, out)  # fmt: skip
     jac_args = (J, acts, work, D0, D1, xb, Xk, idx, rows, theta, table, act, out,
                 parallel, 0, 0)  # fmt: skip
-    for kernel, args in ((jacobian_block, block_args), (input_jacobian, jac_args)):
-        if notify_kernels("jacobian", kernel, args, dtype, not dense):
-            break
-    block = kernel_address(jacobian_block, tuple(map(numba.typeof, block_args)))
+    block = announced_address(
+        "jacobian", jacobian_block, block_args, input_jacobian, jac_args, dtype,
+        not dense,
+    )  # fmt: skip
     done = input_jacobian(
         J, acts, work, D0, D1, xb, Xk, idx, rows, theta, table, act, out, parallel,
         *block,
