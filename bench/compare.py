@@ -1,7 +1,8 @@
 """fastmlp beside scikit-learn and PyTorch on the benchmark workloads.
 
-    python bench/compare.py                      # W1-W7, 3 repeats
+    python bench/compare.py                      # W1-W9, 3 repeats (W8: 7)
     python bench/compare.py --workloads W1 W4 --repeats 5
+    python bench/compare.py --workloads W8 W9    # the small-data rows only
     python bench/compare.py --quick              # 1/10 of the samples, 1 repeat
     python bench/compare.py --plot curve.png     # also the batch-size U-curve
 
@@ -11,6 +12,14 @@ compile. Every contender trains exactly the workload's epochs (tol=0). PyTorch i
 optional: without it its columns read "-". Prints a markdown table of times,
 speed-ups and final training loss / held-out score, and the share of the
 single-core and all-core OpenBLAS sgemm ceiling that fastmlp reaches on W3.
+
+W8 (scikit-learn's bundled data sets, default parameters, so fits may stop
+early) times fastmlp with its default n_jobs, fastmlp with n_jobs=1 and
+scikit-learn, interleaved, at least 7 repeats with a 0.05 s settle, and adds a
+table of median / min / max and the default / n_jobs=1 ratio (target <= 1.10x);
+its score is the training-set score. W9 times a whole GridSearchCV call at
+search n_jobs 1 and 2, after one untimed search per configuration; its score is
+best_score_. --quick: W8 with 3 repeats, W9 with cv=3 and a 2x2 grid.
 """
 
 import argparse
@@ -32,7 +41,15 @@ import numpy as np  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from workloads import WORKLOADS, predict_data  # noqa: E402
+from workloads import (  # noqa: E402
+    W8,
+    W8_NJOBS1_TARGET,
+    W8_REPEATS,
+    W8_SETTLE,
+    WORKLOADS,
+    predict_data,
+    w9_workloads,
+)
 
 import fastmlp  # noqa: E402
 
@@ -213,6 +230,62 @@ def run_predict(w3_models, repeats, scale, use_torch):
     return row
 
 
+def run_bundled(w, repeats, settle=W8_SETTLE):
+    """W8: one bundled data set. Each repeat fits fastmlp (default n_jobs),
+    fastmlp n_jobs=1 and scikit-learn in turn, ``settle`` seconds apart, after
+    one untimed fit of each (fastmlp's pays the compile or the cache load)."""
+    X, y = w.data()
+    makers = {
+        "fastmlp": lambda: fastmlp_class(w.task)(**w.params()),
+        "fastmlp_nj1": lambda: fastmlp_class(w.task)(**w.params(n_jobs=1)),
+        "sklearn": lambda: sklearn_class(w.task)(**w.params()),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for make in makers.values():
+            make().fit(X, y)
+        times = {k: [] for k in makers}
+        models = {}
+        for _ in range(repeats):
+            for name, make in makers.items():
+                t, models[name] = timed(lambda: make().fit(X, y), settle)
+                times[name].append(t)
+    row = {"workload": w.id, "shape": X.shape, "times": times}
+    for name, model in models.items():
+        row[name] = float(np.median(times[name]))
+        row[name + "_loss"] = model.loss_
+        row[name + "_score"] = model.score(X, y)  # training-set score
+        row[name + "_n_iter"] = model.n_iter_
+    return row
+
+
+def run_search(w, repeats):
+    """W9: the whole GridSearchCV call as a user sees it, fastmlp and
+    scikit-learn interleaved, after one untimed search of each: that one fills
+    Numba's on-disk cache and, at n_jobs=2, starts the loky workers (which load
+    the kernels from that cache) that the timed searches then reuse."""
+    X, y = w.data()
+    makers = {
+        "fastmlp": lambda: w.search(fastmlp.MLPClassifier),
+        "sklearn": lambda: w.search(sklearn_class("clf")),
+    }
+    warm, times, searches = {}, {k: [] for k in makers}, {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for name, make in makers.items():
+            warm[name] = timed(lambda: make().fit(X, y))[0]
+        for _ in range(repeats):
+            for name, make in makers.items():
+                t, searches[name] = timed(lambda: make().fit(X, y))
+                times[name].append(t)
+    row = {"workload": w.id, "warmup": warm, "n_fits": w.n_fits()}
+    for name, gs in searches.items():
+        row[name] = float(np.median(times[name]))
+        row[name + "_score"] = gs.best_score_
+        row[name + "_best"] = gs.best_params_
+    return row
+
+
 def sgemm_ceiling(threads):
     """OpenBLAS sgemm GFLOP/s on W3's forward shape (128x784 . 784x512)."""
     from threadpoolctl import threadpool_limits
@@ -252,6 +325,49 @@ def print_table(rows, use_torch):
             f" / {fmt(r.get('torch_loss'), '.4f')} | "
             f"{fmt(r.get('fastmlp_score'), '.4f')} / "
             f"{fmt(r.get('sklearn_score'), '.4f')} / {fmt(r.get('torch_score'), '.4f')} |"
+        )
+
+
+def spread(ts):
+    return f"{np.median(ts):.4f} [{min(ts):.4f}-{max(ts):.4f}]"
+
+
+def print_w8_table(rows):
+    print(
+        "\nW8, seconds per fit: median [min-max] of the repeats; the ratio is "
+        "fastmlp's default n_jobs over n_jobs=1 (target <= "
+        f"{W8_NJOBS1_TARGET:.2f}x); n_iter_: epochs each ran (tol stops early).\n"
+    )
+    print(
+        "| workload | samples x features | fastmlp (s) | fastmlp n_jobs=1 (s) "
+        "| scikit-learn (s) | default / n_jobs=1 | n_iter_ fastmlp / n_jobs=1 "
+        "/ sklearn |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        t = r["times"]
+        q = r["fastmlp"] / r["fastmlp_nj1"]
+        flag = "" if q <= W8_NJOBS1_TARGET else " (over target)"
+        print(
+            f"| {r['workload']} | {r['shape'][0]} x {r['shape'][1]} | "
+            f"{spread(t['fastmlp'])} | {spread(t['fastmlp_nj1'])} | "
+            f"{spread(t['sklearn'])} | {q:.2f}x{flag} | {r['fastmlp_n_iter']} / "
+            f"{r['fastmlp_nj1_n_iter']} / {r['sklearn_n_iter']} |"
+        )
+
+
+def print_w9_notes(rows):
+    print(
+        "\nW9: time of the whole GridSearchCV call (score: best_score_); the "
+        "first, untimed search of each configuration (which fills the Numba "
+        "cache and starts the loky workers that later searches reuse) took:"
+    )
+    for r in rows:
+        print(
+            f"- {r['workload']} ({r['n_fits']} fits): first search fastmlp "
+            f"{r['warmup']['fastmlp']:.2f} s, scikit-learn "
+            f"{r['warmup']['sklearn']:.2f} s; best_params_ fastmlp "
+            f"{r['fastmlp_best']}, scikit-learn {r['sklearn_best']}"
         )
 
 
@@ -300,17 +416,22 @@ def batch_size_curve(path, scale):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--workloads", nargs="+", default=["W1", "W2", "W3", "W4", "W5", "W6", "W7"]
+        "--workloads",
+        nargs="+",
+        default=["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9"],
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--quick", action="store_true", help="1/10 of the samples and one repeat"
+        "--quick",
+        action="store_true",
+        help="1/10 of the samples and one repeat; W8 3 repeats, W9 cv=3 and a 2x2 grid",
     )
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--plot", metavar="PNG", help="also draw the batch-size curve")
     args = parser.parse_args(argv)
     scale = 0.1 if args.quick else 1.0
     repeats = 1 if args.quick else args.repeats
+    w8_repeats = 3 if args.quick else max(W8_REPEATS, args.repeats)
     use_torch = not args.no_torch and torch_available()
 
     import numba
@@ -320,11 +441,12 @@ def main(argv=None):
         f"# fastmlp {fastmlp.__version__}, scikit-learn {sklearn.__version__}, "
         f"numba {numba.__version__}, torch "
         f"{__import__('torch').__version__ if use_torch else 'not installed'}; "
-        f"{platform.machine()}, {os.cpu_count()} cpus; median of {repeats}\n"
+        f"{platform.machine()}, {os.cpu_count()} cpus; median of {repeats}"
+        f"{f' (W8: {w8_repeats})' if 'W8' in args.workloads else ''}\n"
     )
-    rows, w3_models = [], None
+    rows, w3_models, w8_rows, w9_rows = [], None, [], []
     for key in args.workloads:
-        if key == "W7":
+        if key in ("W7", "W8", "W9"):
             continue
         row, models = run_workload(WORKLOADS[key], repeats, scale, use_torch)
         rows.append(row)
@@ -335,7 +457,21 @@ def main(argv=None):
         if w3_models is None:
             _, w3_models = run_workload(WORKLOADS["W3"], 1, scale * 0.1, use_torch)
         rows.append(run_predict(w3_models, repeats, scale, use_torch))
+    if "W8" in args.workloads:
+        for w in W8:
+            w8_rows.append(run_bundled(w, w8_repeats))
+            print(f"  done {w.id}", file=sys.stderr)
+    if "W9" in args.workloads:
+        for w in w9_workloads(args.quick):
+            w9_rows.append(run_search(w, repeats))
+            print(f"  done {w.id}", file=sys.stderr)
+    rows += w8_rows + w9_rows
     print_table(rows, use_torch)
+    if w8_rows:
+        print("\nW8 score: training-set score (a speed row, fitted on all rows).")
+        print_w8_table(w8_rows)
+    if w9_rows:
+        print_w9_notes(w9_rows)
 
     w3 = next((r for r in rows if r["workload"].startswith("W3")), None)
     if w3 is not None:

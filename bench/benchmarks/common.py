@@ -8,7 +8,12 @@ import sys
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from workloads import WORKLOADS, predict_data  # noqa: E402,F401
+from workloads import (  # noqa: E402,F401
+    W8_BY_NAME,
+    WORKLOADS,
+    predict_data,
+    w9_workloads,
+)
 
 PROFILE = os.environ.get("FASTMLP_BENCH_PROFILE", "fast")
 SCALE = 1.0 if PROFILE == "regular" else 0.1
