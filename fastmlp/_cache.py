@@ -133,8 +133,8 @@ def _sources_stamp():
     """Hash of every kernel source file and the Numba version.
 
     Numba keys a cache entry on the mtime of the function's own file only, but a
-    compiled caller embeds its callees from other files (train_epoch holds the
-    GEMM); an edit to gemm.py would leave a stale train_epoch in the cache."""
+    compiled caller embeds its callees from other files (train_epochs holds the
+    GEMM); an edit to gemm.py would leave a stale train_epochs in the cache."""
     here = Path(_PACKAGE_DIR)
     digest = hashlib.sha1(numba.__version__.encode())
     for path in [here / "_jit.py", *sorted((here / "_kernels").glob("*.py"))]:
@@ -673,7 +673,13 @@ class _IndexView:
 
 def attach(dispatcher):
     """Give a Numba dispatcher a LayeredCache (what ``_jit._njit(cache=True)``
-    does). A function without a source file stays uncached."""
+    does). A function without a source file stays uncached.
+
+    The sources' stamp is taken here, while the kernel modules are imported,
+    not at the first save: a process whose modules were imported before a
+    source edit would otherwise stamp its old code with the new sources' hash
+    (seen when a benchmark ran while kernels were being edited)."""
+    _current_stamp()
     try:
         dispatcher._cache = LayeredCache(dispatcher.py_func)
     except Exception as exc:

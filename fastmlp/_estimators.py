@@ -34,6 +34,7 @@ from sklearn.utils.validation import (
 
 from . import _solver
 from ._kernels.activations import ACTIVATION_CODES
+from ._kernels.epochs import SCORE_ACCURACY_ARGMAX, SCORE_ACCURACY_THRESHOLD, SCORE_R2
 from ._kernels.losses import LOSS_CODES
 from ._kernels.network import C_ACT, C_LOSS, C_OUT, N_CODES
 from ._params import ParamLayout, glorot_uniform
@@ -651,8 +652,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
 
-    def _decode_validation_target(self, Y_val):
-        return self._label_binarizer.inverse_transform(Y_val)
+    def _validation_scoring(self):
+        """The compiled early-stopping score (epochs.SCORE_*): accuracy of the
+        labels decoded as LabelBinarizer decodes them."""
+        if self.out_activation_ == "softmax":
+            return SCORE_ACCURACY_ARGMAX
+        return SCORE_ACCURACY_THRESHOLD
 
     def predict(self, X):
         """Predict class labels for X.
@@ -923,8 +928,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             X, y, sample_weight=sample_weight, score_function=r2_score
         )
 
-    def _decode_validation_target(self, Y_val):
-        return Y_val.ravel() if Y_val.shape[1] == 1 else Y_val
+    def _validation_scoring(self):
+        """The compiled early-stopping score (epochs.SCORE_*): R^2."""
+        return SCORE_R2
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(

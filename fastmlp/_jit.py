@@ -53,6 +53,12 @@ def kernel(fn):
     return _njit(fastmath=FASTMATH, error_model="numpy", nogil=True, cache=CACHE)(fn)
 
 
+def strict_kernel(fn):
+    """Serial kernel without fastmath, for bookkeeping that must run exactly as
+    written (comparisons, sums in index order), cached like ``kernel``."""
+    return _njit(error_model="numpy", nogil=True, cache=CACHE)(fn)
+
+
 def inline_kernel(fn):
     """Small function inlined into its callers at Numba-IR level (so their loops
     can vectorise through it); it runs under the caller's fastmath flags."""

@@ -10,6 +10,7 @@ moved into compiled code.
 
 import signal
 import threading
+import time
 import warnings
 from contextlib import closing, contextmanager
 
@@ -20,9 +21,9 @@ import scipy.sparse as sp
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import shuffle as sk_shuffle
 from sklearn.utils.optimize import _check_optimize_result
 
+from ._kernels import epochs as E
 from ._kernels import gemm, optimizers
 from ._kernels.indirect import kernel_address
 from ._kernels.jacobian import input_jacobian, jacobian_block
@@ -30,13 +31,16 @@ from ._kernels.network import (
     C_CHUNK_ROWS,
     C_MODE,
     C_PARALLEL,
+    C_SCHEDULE,
+    C_SCORING,
+    C_SHUFFLE,
     C_SOLVER,
     C_STEP_PARALLEL,
     MODE_PREDICT,
     MODE_TRAIN,
     S_LOSS,
     run_task,
-    train_epoch,
+    train_epochs,
 )
 from ._kernels.optimizers import (
     H_ALPHA,
@@ -144,17 +148,32 @@ def kernel_targets(Y, sample_weight, dtype):
     return Y, _writable(sample_weight, dtype)
 
 
-def run_epoch(theta, opt, buffers, X, Y, sw, idx, table, codes, hp, batch_size, t,
-              sqnorm, task):  # fmt: skip
-    """train_epoch with the fit's buffers; ``task`` from ``task_kernel``.
-    Returns train_epoch's (accumulated loss, t, sqnorm, diverged)."""
-    out = train_epoch(
-        theta, opt, *buffers, X, Y, sw, idx, table, codes, hp, batch_size, t,
-        sqnorm, *task,
+class OnePass:
+    """The epoch-loop arguments of a one-pass train_epochs call (prediction,
+    L-BFGS's gradient): one epoch, no shuffle, no validation. The arrays only
+    have the types of a fit's, so every mode shares one compiled kernel."""
+
+    def __init__(self, X, Y, sw, order):
+        self.fit = np.zeros(E.N_FIT)
+        self.fit[E.F_EPOCHS] = self.fit[E.F_MAX_ITER] = 1
+        self.curve = np.zeros((1, E.N_CURVE))
+        self.words = np.zeros(0, dtype=np.uint32)
+        # (best, X_val, Y_val, sw_val, P_val, order_val), never touched
+        self.validation = (np.zeros(0, dtype=Y.dtype), X, Y, sw, Y, order)
+        self.args = (self.fit, self.curve, self.words, self.validation)
+
+
+def run_epochs(theta, opt, buffers, X, Y, sw, order, table, codes, hp, batch_size,
+               fit, curve, words, validation, task):  # fmt: skip
+    """train_epochs with the fit's buffers; ``validation`` is (best, X_val,
+    Y_val, sw_val, P_val, order_val), ``task`` from ``task_kernel``. The state
+    comes back in ``fit`` (epochs.F_*), ``curve`` and ``hp``."""
+    out = train_epochs(
+        theta, opt, *buffers, X, Y, sw, order, table, codes, hp, batch_size, fit,
+        curve, words, *validation, *task,
     )  # fmt: skip
-    if out[3] == -2:  # a programming error, never a user's
+    if out == -2:  # a programming error, never a user's
         raise RuntimeError("fastmlp: run_task was compiled for other argument types")
-    return out
 
 
 def announced_address(kind, callee, callee_args, caller, caller_args, dtype, sparse,
@@ -172,17 +191,18 @@ def announced_address(kind, callee, callee_args, caller, caller_args, dtype, spa
 
 
 def task_kernel(kind, verbose, theta, opt, buffers, X, Y, sw, idx, table, codes, hp,
-                batch_size):  # fmt: skip
-    """announced_address of ``run_task`` for train_epoch with these arrays (see
+                batch_size, fit, curve, words, validation):  # fmt: skip
+    """announced_address of ``run_task`` for train_epochs with these arrays (see
     network.run_task). Once per fit (tens of microseconds)."""
-    # Python values with the types of train_epoch's calls: phase, task, ...,
-    # start, stop, ..., sw_sum, lr; then train_epoch's own arguments.
-    task_args = (0, 0, theta, opt, *buffers, X, Y, sw, idx, 0, 0, table, codes, hp,
-                 0.0, 0.0)  # fmt: skip
+    # Python values with the types of train_epochs's calls: phase, task, ...,
+    # start, stop, ..., sw_sum, lr; then train_epochs's own arguments.
+    _, X_val, _, _, P_val, order_val = validation
+    task_args = (0, 0, theta, opt, *buffers, X, Y, sw, idx, X_val, P_val, order_val,
+                 0, 0, table, codes, hp, 0.0, 0.0)  # fmt: skip
     epoch_args = (theta, opt, *buffers, X, Y, sw, idx, table, codes, hp, batch_size,
-                  0, 0.0, 0, 0)  # fmt: skip
+                  fit, curve, words, *validation, 0, 0)  # fmt: skip
     return announced_address(
-        kind, run_task, task_args, train_epoch, epoch_args, theta.dtype,
+        kind, run_task, task_args, train_epochs, epoch_args, theta.dtype,
         isinstance(X, CSRMatrix), verbose,
     )  # fmt: skip
 
@@ -274,34 +294,63 @@ class OptimizerState:
     """SGD velocity or Adam moments, kept across ``partial_fit`` calls.
 
     Mirrors scikit-learn's ``SGDOptimizer``/``AdamOptimizer``: ``learning_rate`` is
-    the current (schedule-adjusted) rate, ``t`` Adam's update count."""
+    the current (schedule-adjusted) rate, ``t`` Adam's update count. The
+    schedules themselves run in compiled code (epochs.end_epoch)."""
 
     def __init__(self, solver, n_params, dtype, est):
         self.solver = solver
-        self.learning_rate_init = float(est.learning_rate_init)
         self.learning_rate = float(est.learning_rate_init)
-        self.lr_schedule = est.learning_rate
-        self.power_t = est.power_t
         self.t = 0
         self.moments = np.zeros((2, n_params), dtype=dtype)
 
-    def iteration_ends(self, time_step):
-        if self.solver == "sgd" and self.lr_schedule == "invscaling":
-            self.learning_rate = (
-                float(self.learning_rate_init) / (time_step + 1) ** self.power_t
-            )
 
-    def trigger_stopping(self, msg, say):
-        """scikit-learn's stopping rule; ``say`` reports its message (Progress.say)."""
-        if self.solver == "adam" or self.lr_schedule != "adaptive":
-            say(msg + " Stopping.")
-            return True
-        if self.learning_rate <= 1e-6:
-            say(msg + " Learning rate too small. Stopping.")
-            return True
-        self.learning_rate /= 5.0
-        say(msg + " Setting learning rate to %f" % self.learning_rate)
-        return False
+class ShuffleWords:
+    """The RandomState words the compiled shuffle reads (shuffle.py).
+
+    ``draw`` takes enough 32-bit words for about ``n_epochs`` shuffles of
+    ``n_rows`` rows from the estimator's RandomState in one call (~1.4 words per
+    row are used on average); ``settle`` then puts the RandomState exactly
+    after the words the kernel used, as if it had drawn only those (it rewinds
+    and draws them again), so later epochs, fits and ``partial_fit`` calls see
+    scikit-learn's stream. Row counts are below 2**32, for which NumPy's
+    shuffle draws 32-bit words."""
+
+    def __init__(self, rs, n_rows):
+        self.rs, self.n_rows = rs, n_rows
+        self.state = None
+        self.factor = 1  # doubled whenever a draw was too short for one shuffle
+
+    def draw(self, n_epochs):
+        self.state = self.rs.get_state()
+        size = self.factor * (n_epochs * (3 * self.n_rows // 2) + 64)
+        return self.rs.randint(0, 2**32, size=size, dtype=np.uint32)
+
+    def settle(self, used, drawn):
+        if used == 0:
+            self.factor *= 2
+        if used < drawn:
+            self.rs.set_state(self.state)
+            if used:
+                self.rs.randint(0, 2**32, size=used, dtype=np.uint32)
+
+
+# Epochs per compiled call: the first call runs one; later ones as many as take
+# about BLOCK_SECONDS (at most MAX_BLOCK_EPOCHS), so Python runs a few times per
+# fit, and Ctrl-C, seen between calls, still stops a fit within a fraction of a
+# second. Results never depend on the blocking.
+BLOCK_SECONDS = 0.02
+MAX_BLOCK_EPOCHS = 1024
+
+
+def _stop_message(est, early_stopping):
+    """scikit-learn's no-improvement message (built only when it is said:
+    n_iter_no_change may be inf, which %d cannot format)."""
+    what = "Validation score" if early_stopping else "Training loss"
+    return "%s did not improve more than tol=%f for %d consecutive epochs." % (
+        what,
+        est.tol,
+        est.n_iter_no_change,
+    )
 
 
 def hyperparameters(est):
@@ -366,9 +415,10 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
     attributes exactly as scikit-learn's ``_fit_stochastic`` does.
 
     X (n, n_features) and Y (n, n_outputs) share theta's dtype; ``sample_weight``
-    is an array of that dtype or None. Weights in ``est.coefs_``/``intercepts_``
-    are refreshed from theta at the end (and per epoch when early stopping needs
-    them)."""
+    is an array of that dtype or None. The epochs and their bookkeeping run in
+    compiled calls of several epochs (train_epochs, epochs.py); after each call
+    the epochs it ran are replayed into the estimator's attributes, the
+    progress lines and the messages, in scikit-learn's order."""
     dtype = theta.dtype
     if not incremental or not hasattr(est, "_optimizer"):
         est._optimizer = OptimizerState(est.solver, layout.n_params, dtype, est)
@@ -404,13 +454,11 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
-        y_val = est._decode_validation_target(Y_val)
     else:
         X_train, Y_train, sw_train = X, Y, sample_weight
-        X_val = y_val = sw_val = None
 
     n_samples = X_train.shape[0]
-    sample_idx = np.arange(n_samples, dtype=int)
+    order = np.arange(n_samples, dtype=np.int64)
     if est.batch_size == "auto":
         batch_size = min(200, n_samples)
     elif est.batch_size == "full":
@@ -427,9 +475,144 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
 
     X_train = kernel_input(X_train, dtype)
     Y_train, sw = kernel_targets(Y_train, sw_train, dtype)
+    if early_stopping:
+        Y_val, sw_val = kernel_targets(Y_val, sw_val, dtype)
+        best = layout.pack(est._best_coefs, est._best_intercepts, dtype)
+        validation = (best, kernel_input(X_val, dtype), Y_val, sw_val,
+                      np.empty_like(Y_val), np.arange(Y_val.shape[0]))  # fmt: skip
+    else:  # never read: only the types matter
+        validation = (theta, X_train, Y_train, sw, Y_train, order)
 
     ws = Workspace.for_batches(layout, batch_size, X, Y.shape[1], dtype)
-    n_split, chunk_rows = ws.n_split, ws.chunk_rows
+    codes = training_codes(codes, est, layout, ws, early_stopping)
+    hp = hyperparameters(est)
+    hp[H_LR] = opt.learning_rate
+    fit = np.zeros(E.N_FIT)
+    fit[E.F_T] = opt.t
+    fit[E.F_SQNORM] = -1.0  # computed on the first call
+    fit[E.F_SAMPLES] = est.t_
+    fit[E.F_MAX_ITER] = est.max_iter
+    fit[E.F_BEST_LOSS] = np.nan if early_stopping else est.best_loss_
+    fit[E.F_BEST_SCORE] = est.best_validation_score_ if early_stopping else np.nan
+    fit[E.F_NO_IMPROVE] = est._no_improvement_count
+    fit[E.F_TOL] = est.tol
+    fit[E.F_N_ITER_NO_CHANGE] = est.n_iter_no_change
+    curve = np.empty((1 if incremental else min(est.max_iter, MAX_BLOCK_EPOCHS),
+                      E.N_CURVE))  # fmt: skip
+    words = ShuffleWords(rs, n_samples) if est.shuffle else None
+    no_words = np.zeros(0, dtype=np.uint32)
+    # partial_fit trains one epoch per call: scikit-learn's line, never a bar.
+    progress = Progress(bool(est.verbose) if incremental else est.verbose, est.max_iter)
+
+    task = task_kernel(
+        "training", est.verbose, theta, opt.moments, ws.buffers, X_train, Y_train,
+        sw, order, ws.table, codes, hp, batch_size, fit, curve, no_words, validation,
+    )  # fmt: skip
+    # closing(progress): the tqdm bar is closed on every exit, errors included.
+    with deferred_interrupt() as interrupt, closing(progress):
+        est.n_iter_ = 0
+        block = 1
+        status = E.ST_RUNNING
+        while status in (E.ST_RUNNING, E.ST_NEED_WORDS) and not interrupt.requested:
+            block = min(block, est.max_iter - est.n_iter_, curve.shape[0])
+            fit[E.F_EPOCHS] = block
+            fit[E.F_RAW_POS] = 0
+            raw = no_words if words is None else words.draw(block)
+            if codes[C_SCHEDULE] == E.LR_INVSCALING:  # scikit-learn's arithmetic
+                for e in range(block):
+                    t_end = est.t_ + (e + 1) * n_samples
+                    curve[e, E.C_LR] = (
+                        est.learning_rate_init / (t_end + 1) ** est.power_t
+                    )
+            start = time.perf_counter()
+            run_epochs(
+                theta, opt.moments, ws.buffers, X_train, Y_train, sw, order,
+                ws.table, codes, hp, batch_size, fit, curve, raw, validation, task,
+            )  # fmt: skip
+            elapsed = time.perf_counter() - start
+            if words is not None:
+                words.settle(int(fit[E.F_RAW_POS]), raw.shape[0])
+            status = int(fit[E.F_STATUS])
+            if status == E.ST_DIVERGED and not early_stopping:
+                # Stopped inside the epoch, right after the batch whose loss or
+                # weights went non-finite; the estimator restores its previous
+                # state (BaseMLP._fit).
+                raise ValueError(DIVERGED_MESSAGE)
+            done = int(fit[E.F_DONE])
+            _replay(est, curve[:done], n_samples, early_stopping, progress)
+            opt.t = int(fit[E.F_T])
+            opt.learning_rate = float(hp[H_LR])
+            if done:
+                block = max(
+                    1,
+                    min(
+                        MAX_BLOCK_EPOCHS, int(BLOCK_SECONDS * done / max(elapsed, 1e-9))
+                    ),
+                )
+            if incremental:
+                break
+        est._no_improvement_count = int(fit[E.F_NO_IMPROVE])
+        if early_stopping:
+            est.best_validation_score_ = float(fit[E.F_BEST_SCORE])
+        elif fit[E.F_BEST_LOSS] != est.best_loss_:
+            est.best_loss_ = np.float64(fit[E.F_BEST_LOSS])
+        if status == E.ST_DIVERGED:
+            # With early stopping scikit-learn trains on with non-finite
+            # weights until max_iter, then restores the best weights
+            # (gh-29504). The diverged epoch is recorded as it would be (its
+            # loss and validation score are not finite) and training stops
+            # here, with the same best weights.
+            warnings.warn(
+                "Training diverged (non-finite loss or weights) in iteration"
+                " %d; stopping, with the best weights found by early "
+                "stopping." % est.n_iter_,
+                ConvergenceWarning,
+            )
+        elif status == E.ST_MAX_ITER and not incremental:
+            warnings.warn(
+                "Stochastic Optimizer: Maximum iterations (%d) "
+                "reached and the optimization hasn't converged yet." % est.max_iter,
+                ConvergenceWarning,
+            )
+        if interrupt.requested:
+            # scikit-learn's reaction: warn and keep the model trained so far,
+            # here exactly the last completed epoch.
+            warnings.warn("Training interrupted by user.")
+
+    if early_stopping:
+        est._best_coefs, est._best_intercepts = layout.unpack(validation[0])
+        est.coefs_ = est._best_coefs
+        est.intercepts_ = est._best_intercepts
+    else:
+        est._set_weights(theta, layout)
+
+
+def _replay(est, curve, n_samples, early_stopping, progress):
+    """The epochs of one train_epochs call (rows of ``curve``) into the
+    estimator's attributes and the progress lines, as scikit-learn's loop
+    records each epoch."""
+    for loss, score, event, lr in curve:
+        est.n_iter_ += 1
+        est.loss_ = np.float64(loss)
+        est.t_ += n_samples
+        est.loss_curve_.append(est.loss_)
+        progress.epoch(est.n_iter_, est.loss_)
+        if early_stopping:
+            est.validation_scores_.append(float(score))
+            progress.validation(est.validation_scores_[-1])
+        if event == E.EV_STOP:
+            progress.say(_stop_message(est, early_stopping) + " Stopping.")
+        elif event == E.EV_STOP_LR_TOO_SMALL:
+            msg = _stop_message(est, early_stopping)
+            progress.say(msg + " Learning rate too small. Stopping.")
+        elif event == E.EV_LR_REDUCED:
+            msg = _stop_message(est, early_stopping)
+            progress.say(msg + " Setting learning rate to %f" % lr)
+
+
+def training_codes(codes, est, layout, ws, early_stopping):
+    """The kernel codes of a stochastic fit: solver, schedule, scoring, shuffle,
+    and how the batch runs (chunk rows; which phases run in parallel)."""
     codes = codes.copy()
     parallel_ok = parallel_allowed()
     # A split batch's chunks run in parallel (a single chunk never opens a region).
@@ -438,128 +621,26 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
     # lets the thread pool fall asleep between batches (waking it costs more than
     # the step on small nets: measured 190 vs 100 us per W1 step).
     codes[C_STEP_PARALLEL] = int(
-        parallel_ok and (n_split > 1 or layout.n_params >= STEP_PARALLEL_MIN_PARAMS)
+        parallel_ok and (ws.n_split > 1 or layout.n_params >= STEP_PARALLEL_MIN_PARAMS)
     )
-    codes[C_CHUNK_ROWS] = chunk_rows
+    codes[C_CHUNK_ROWS] = ws.chunk_rows
     codes[C_MODE] = MODE_TRAIN
     codes[C_SOLVER] = SOLVER_ADAM if est.solver == "adam" else SOLVER_SGD
-    hp = hyperparameters(est)
-    sqnorm = -1.0  # train_epoch computes ||coefs||^2 on its first call
-    # partial_fit trains one epoch per call: scikit-learn's line, never a bar.
-    progress = Progress(bool(est.verbose) if incremental else est.verbose, est.max_iter)
-
-    task = task_kernel(
-        "training", est.verbose, theta, opt.moments, ws.buffers, X_train, Y_train,
-        sw, sample_idx, ws.table, codes, hp, batch_size,
+    schedule = {"invscaling": E.LR_INVSCALING, "adaptive": E.LR_ADAPTIVE}
+    if est.solver == "sgd":
+        codes[C_SCHEDULE] = schedule.get(est.learning_rate, E.LR_CONSTANT)
+    else:
+        codes[C_SCHEDULE] = E.LR_CONSTANT
+    codes[C_SCORING] = est._validation_scoring() if early_stopping else (
+        E.SCORE_TRAINING_LOSS
     )  # fmt: skip
-    # closing(progress): the tqdm bar is closed on every exit, errors included.
-    with deferred_interrupt() as interrupt, closing(progress):
-        est.n_iter_ = 0
-        for _ in range(est.max_iter):
-            if interrupt.requested:
-                break
-            if est.shuffle:
-                sample_idx = sk_shuffle(sample_idx, random_state=rs)
-            hp[H_LR] = opt.learning_rate
-            accumulated, opt.t, sqnorm, diverged = run_epoch(
-                theta, opt.moments, ws.buffers, X_train, Y_train, sw, sample_idx,
-                ws.table, codes, hp, batch_size, opt.t, sqnorm, task,
-            )  # fmt: skip
-            if diverged >= 0 and not early_stopping:
-                # Stopped inside the epoch, right after the batch whose loss or
-                # weights went non-finite; the estimator restores its previous
-                # state (BaseMLP._fit).
-                raise ValueError(DIVERGED_MESSAGE)
-            est.n_iter_ += 1
-            est.loss_ = np.float64(accumulated / n_samples)
-            est.t_ += n_samples
-            est.loss_curve_.append(est.loss_)
-            progress.epoch(est.n_iter_, est.loss_)
-
-            if early_stopping:
-                est._set_weights(theta, layout)
-            _update_no_improvement_count(
-                est, early_stopping, X_val, y_val, sw_val, progress
-            )
-            opt.iteration_ends(est.t_)
-
-            if diverged >= 0:
-                # With early stopping scikit-learn trains on with non-finite
-                # weights until max_iter, then restores the best weights
-                # (gh-29504). The diverged epoch is recorded as it would be (its
-                # loss and validation score are not finite) and training stops
-                # here, with the same best weights.
-                warnings.warn(
-                    "Training diverged (non-finite loss or weights) in iteration"
-                    " %d; stopping, with the best weights found by early "
-                    "stopping." % est.n_iter_,
-                    ConvergenceWarning,
-                )
-                break
-
-            if est._no_improvement_count > est.n_iter_no_change:
-                if early_stopping:
-                    msg = (
-                        "Validation score did not improve more than "
-                        "tol=%f for %d consecutive epochs."
-                        % (est.tol, est.n_iter_no_change)
-                    )
-                else:
-                    msg = (
-                        "Training loss did not improve more than tol=%f"
-                        " for %d consecutive epochs." % (est.tol, est.n_iter_no_change)
-                    )
-                if opt.trigger_stopping(msg, progress.say):
-                    break
-                est._no_improvement_count = 0
-
-            if incremental:
-                break
-
-            if est.n_iter_ == est.max_iter:
-                warnings.warn(
-                    "Stochastic Optimizer: Maximum iterations (%d) "
-                    "reached and the optimization hasn't converged yet." % est.max_iter,
-                    ConvergenceWarning,
-                )
-        if interrupt.requested:
-            # scikit-learn's reaction: warn and keep the model trained so far,
-            # here exactly the last completed epoch.
-            warnings.warn("Training interrupted by user.")
-
-    if early_stopping:
-        est.coefs_ = est._best_coefs
-        est.intercepts_ = est._best_intercepts
-    else:
-        est._set_weights(theta, layout)
-
-
-def _update_no_improvement_count(est, early_stopping, X_val, y_val, sw_val, progress):
-    if early_stopping:
-        val_score = est._score(X_val, y_val, sample_weight=sw_val)
-        est.validation_scores_.append(val_score)
-        progress.validation(est.validation_scores_[-1])
-        last_valid_score = est.validation_scores_[-1]
-        if last_valid_score < (est.best_validation_score_ + est.tol):
-            est._no_improvement_count += 1
-        else:
-            est._no_improvement_count = 0
-        if last_valid_score > est.best_validation_score_:
-            est.best_validation_score_ = last_valid_score
-            est._best_coefs = [c.copy() for c in est.coefs_]
-            est._best_intercepts = [i.copy() for i in est.intercepts_]
-    else:
-        if est.loss_curve_[-1] > est.best_loss_ - est.tol:
-            est._no_improvement_count += 1
-        else:
-            est._no_improvement_count = 0
-        if est.loss_curve_[-1] < est.best_loss_:
-            est.best_loss_ = est.loss_curve_[-1]
+    codes[C_SHUFFLE] = int(bool(est.shuffle))
+    return codes
 
 
 def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype):
     """``fun(theta) -> (loss, gradient)`` of the full-batch objective, as
-    ``scipy.optimize.minimize(jac=True)`` takes it: one compiled train_epoch call
+    ``scipy.optimize.minimize(jac=True)`` takes it: one compiled train_epochs call
     per evaluation with solver SOLVER_NONE (the batch's row chunks forward and
     backward in parallel, their gradients summed into G[0], no step), then the
     L2 term and the normalisation in NumPy.
@@ -585,6 +666,7 @@ def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype)
     hp = np.zeros(N_HP)
     idx = np.arange(n_samples)
     opt = np.empty((2, 0), dtype=dtype)
+    one_pass = OnePass(Xk, Y, sw, idx)
     n_coef = layout.n_coef
     alpha = float(alpha)
     # The kernels' output delta P - Y is the gradient of the *sum* over outputs of
@@ -599,11 +681,11 @@ def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype)
         if task is None:
             task = task_kernel(
                 "lbfgs", False, params, opt, ws.buffers, Xk, Y, sw, idx, ws.table,
-                codes, hp, n_samples,
+                codes, hp, n_samples, *one_pass.args,
             )  # fmt: skip
-        run_epoch(
+        run_epochs(
             params, opt, ws.buffers, Xk, Y, sw, idx, ws.table, codes, hp, n_samples,
-            0, 0.0, task,
+            *one_pass.args, task,
         )  # fmt: skip
         loss_sum = 0.0
         for c in range(n_parts):  # chunk order, as the kernel merges them
@@ -650,7 +732,7 @@ def _task_groups(n_blocks):
 
 
 def predict_raw(theta, layout, X, codes, dtype):
-    """Network output for X (dense or sparse, any row count): train_epoch in
+    """Network output for X (dense or sparse, any row count): train_epochs in
     MODE_PREDICT, blocks of PREDICT_BLOCK_ROWS rows as the tasks of phase 0."""
     n = X.shape[0]
     dense = not sp.issparse(X)
@@ -680,13 +762,14 @@ def predict_raw(theta, layout, X, codes, dtype):
     sw = np.ones(0, dtype=dtype)
     idx = np.arange(n)
     hp = np.zeros(N_HP)
+    one_pass = OnePass(Xk, out, sw, idx)
     task = task_kernel(
         "prediction", False, theta, opt, ws.buffers, Xk, out, sw, idx, ws.table,
-        codes, hp, n_split * rows,
+        codes, hp, n_split * rows, *one_pass.args,
     )  # fmt: skip
-    run_epoch(
+    run_epochs(
         theta, opt, ws.buffers, Xk, out, sw, idx, ws.table, codes, hp,
-        n_split * rows, 0, 0.0, task,
+        n_split * rows, *one_pass.args, task,
     )  # fmt: skip
     return out
 

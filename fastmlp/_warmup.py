@@ -37,7 +37,7 @@ GROUPS = (
 # other kernel is compiled into one of these. Names missing after a restructure
 # are skipped by entry_points(); tests check the list is not empty.
 ENTRY_POINTS = (
-    ("network", "train_epoch"),
+    ("network", "train_epochs"),
     ("network", "run_task"),
     ("jacobian", "input_jacobian"),
     ("jacobian", "jacobian_block"),

@@ -1,4 +1,4 @@
-"""train_epoch allocates nothing per batch: every buffer comes from the Workspace.
+"""train_epochs allocates nothing per batch: every buffer comes from the Workspace.
 
 Numba counts NRT allocations only when NUMBA_NRT_STATS=1 is set before it is
 imported, so the measurement runs in a fresh interpreter."""
@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent(
     import fastmlp, fastmlp._solver as solver
 
     counts = []
-    kernel = solver.train_epoch
+    kernel = solver.train_epochs
 
     def counted(*args):
         before = rtsys.get_allocation_stats().alloc
@@ -29,7 +29,7 @@ SCRIPT = textwrap.dedent(
         counts.append(n_arrays)
         return out
 
-    solver.train_epoch = counted
+    solver.train_epochs = counted
     X = np.random.default_rng(0).standard_normal((600, 12)).astype(np.float32)
     y = (X[:, 0] > 0).astype(int)
     warnings.simplefilter("ignore")

@@ -30,7 +30,7 @@ est = MLPClassifier((16,), max_iter=3, batch_size=64, n_jobs=2,
 def test_stale_cache_is_emptied_once_and_only_on_change(tmp_path, monkeypatch):
     monkeypatch.setattr(_cache, "_fresh_folders", set())
     names = (
-        "network.train_epoch-231.py311.nbi",
+        "network.train_epochs-231.py311.nbi",
         "gemm._tiles-600.py311.1.nbc",
         "gemm._tiles-600.py311.nbm",
         "gemm._tiles-600.py311.nbi.tmp.0123456789abcdef",
@@ -78,8 +78,8 @@ def test_parallel_kernels_load_from_cache_in_a_fresh_process():
         """
         import hashlib
         from fastmlp._kernels import network
-        print(sum(network.train_epoch.stats.cache_hits.values()),
-              sum(network.train_epoch.stats.cache_misses.values()),
+        print(sum(network.train_epochs.stats.cache_hits.values()),
+              sum(network.train_epochs.stats.cache_misses.values()),
               hashlib.sha1(b"".join(c.tobytes() for c in est.coefs_)).hexdigest())
         """
     )

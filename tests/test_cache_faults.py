@@ -224,7 +224,7 @@ def _zeros(p):
 def _zeros_in_code(p):
     """Up to 4 KiB of zeros in the middle of the machine code (the largest
     executable section of the ELF object inside the entry): it still unpickles
-    and links, and then crashes (what made train_epoch segfault)."""
+    and links, and then crashes (what made train_epochs segfault)."""
     raw = bytearray(p.read_bytes())
     elf = raw.find(b"\x7fELF")
     assert elf >= 0
@@ -600,7 +600,7 @@ print(json.dumps({
     "digest": digest.hexdigest(),
     "hits": sum(h for h, m in stats.values()),
     "misses": sum(m for h, m in stats.values()),
-    "train_epoch": stats.get("fastmlp._kernels.network.train_epoch"),
+    "train_epochs": stats.get("fastmlp._kernels.network.train_epochs"),
     "compiled": sorted(n.rsplit(".", 2)[-2] + "." + n.rsplit(".", 1)[-1]
                        for n, (h, m) in stats.items() if m),
     "warnings": sorted({w.category.__name__ for w in caught}),
@@ -632,7 +632,7 @@ def test_real_fit_warmed_image_concurrent_damaged_all_match_uncached(base, other
     recipe (its worker processes save different signatures of the same kernels
     at once) while a cold fit saves into the same folder; an uncached fit runs
     alongside. Another user then fits from the read-only copy with 0 compiles;
-    train_epoch's machine code is zeroed there and a process that only reads
+    train_epochs's machine code is zeroed there and a process that only reads
     it recompiles that one kernel into its own folder. Every fit's weights
     equal the uncached fit's, bit for bit."""
     site = base / "site-packages"
@@ -694,10 +694,10 @@ def test_real_fit_warmed_image_concurrent_damaged_all_match_uncached(base, other
         )
     )
     assert user["digest"] == uncached["digest"]
-    assert user["misses"] == 0 and user["train_epoch"] == [1, 0]
+    assert user["misses"] == 0 and user["train_epochs"] == [1, 0]
     assert "CacheWarning" not in user["warnings"]
 
-    for data in kernels_cache.glob("network.train_epoch-*.nbc"):  # every dtype
+    for data in kernels_cache.glob("network.train_epochs-*.nbc"):  # every dtype
         os.chmod(data, 0o644)
         _zeros_in_code(data)
     damaged_bytes = our_files(kernels_cache)
@@ -706,11 +706,11 @@ def test_real_fit_warmed_image_concurrent_damaged_all_match_uncached(base, other
         python_in_child(FIT, child_env(primary, PYTHONPATH=site), cwd=base), 500
     )
     assert damaged["digest"] == uncached["digest"]
-    assert damaged["train_epoch"] == [0, 1] and damaged["misses"] == 1
+    assert damaged["train_epochs"] == [0, 1] and damaged["misses"] == 1
     assert our_files(kernels_cache) == damaged_bytes  # read, never rewritten
     (saved,) = primary.rglob("*.nbm")
-    assert saved.name.startswith("network.train_epoch-")
+    assert saved.name.startswith("network.train_epochs-")
 
     again = finish(python_in_child(FIT, child_env(primary, PYTHONPATH=site), cwd=base))
     assert again["digest"] == uncached["digest"]
-    assert again["misses"] == 0 and again["train_epoch"] == [1, 0]
+    assert again["misses"] == 0 and again["train_epochs"] == [1, 0]

@@ -17,13 +17,13 @@ joblib = pytest.importorskip("joblib")
 
 def worker_state():
     """Run in each Dask worker: how its kernels were obtained, and its threads."""
-    from fastmlp._kernels.network import run_task, train_epoch
+    from fastmlp._kernels.network import run_task, train_epochs
     from fastmlp._threads import resolve_n_jobs
 
     return {
-        "hits": sum(train_epoch.stats.cache_hits.values())
+        "hits": sum(train_epochs.stats.cache_hits.values())
         + sum(run_task.stats.cache_hits.values()),
-        "misses": sum(train_epoch.stats.cache_misses.values())
+        "misses": sum(train_epochs.stats.cache_misses.values())
         + sum(run_task.stats.cache_misses.values()),
         "threads": resolve_n_jobs(None),
     }

@@ -22,21 +22,24 @@ from sklearn.exceptions import ConvergenceWarning
 
 import fastmlp._solver as solver
 from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp._kernels import epochs as E
 from tests.test_bad_input import assert_state_unchanged
 
 DIVERGED = "Solver produced non-finite parameter weights"
 
 
 def spy_epochs(monkeypatch):
-    """Record what each train_epoch call returns."""
-    returned, kernel = [], solver.train_epoch
+    """Record how each train_epochs call ends: (status, diverged batch or -1)."""
+    returned, kernel = [], solver.run_epochs
 
     def spy(*args):
         out = kernel(*args)
-        returned.append(out)
+        fit = args[11]
+        diverged = fit[E.F_STATUS] == E.ST_DIVERGED
+        returned.append((fit[E.F_STATUS], fit[E.F_DIVERGED_BATCH] if diverged else -1))
         return out
 
-    monkeypatch.setattr(solver, "train_epoch", spy)
+    monkeypatch.setattr(solver, "run_epochs", spy)
     return returned
 
 
@@ -117,8 +120,7 @@ def test_divergence_stops_at_the_batch_where_it_happens(monkeypatch, n, batch, l
     returned = spy_epochs(monkeypatch)
     with pytest.raises(ValueError, match=DIVERGED):
         est.fit(X, y)
-    assert len(returned) == 1
-    assert returned[0][3] == expected
+    assert returned == [(E.ST_DIVERGED, expected)]
     # warm start: the previous model, optimizer and bookkeeping are kept
     assert_state_unchanged(est, before)
 
@@ -131,7 +133,8 @@ def test_stable_training_reports_no_divergence(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y)
-    assert [r[3] for r in returned] == [-1]
+    # warm start with max_iter=1: one call, one epoch, ended at max_iter
+    assert returned == [(E.ST_MAX_ITER, -1)]
 
 
 @pytest.mark.parametrize("solver_name", ["sgd", "adam"])
@@ -237,15 +240,16 @@ def test_thread_count_restored_after_interrupt(monkeypatch):
     """n_jobs=1 inside the fit, the default outside, also when a
     KeyboardInterrupt escapes the fit (here raised from the kernel's place)."""
     default = numba.get_num_threads()
-    seen, kernel = [], solver.train_epoch
+    seen, kernel = [], solver.run_epochs
 
     def interrupted(*args):
         seen.append(numba.get_num_threads())
         if len(seen) == 3:
             raise KeyboardInterrupt
+        args[11][E.F_EPOCHS] = 1  # one epoch per call, so that there are three
         return kernel(*args)
 
-    monkeypatch.setattr(solver, "train_epoch", interrupted)
+    monkeypatch.setattr(solver, "run_epochs", interrupted)
     X = np.random.default_rng(0).standard_normal((100, 4))
     est = MLPRegressor(hidden_layer_sizes=(4,), n_jobs=1, max_iter=10)
     with pytest.raises(KeyboardInterrupt):
@@ -263,15 +267,16 @@ def test_escaping_interrupt_keeps_previous_model(monkeypatch):
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, X[:, 0])
     before = copy.deepcopy(vars(est))
-    calls, kernel = [], solver.train_epoch
+    calls, kernel = [], solver.run_epochs
 
     def interrupted(*args):
         calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt
+        args[11][E.F_EPOCHS] = 1
         return kernel(*args)
 
-    monkeypatch.setattr(solver, "train_epoch", interrupted)
+    monkeypatch.setattr(solver, "run_epochs", interrupted)
     with pytest.raises(KeyboardInterrupt):
         est.fit(X, X[:, 0])
     assert_state_unchanged(est, before)
@@ -318,7 +323,7 @@ def test_interrupted_lbfgs_rolls_back(monkeypatch):
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, X[:, 0])
     before = copy.deepcopy(vars(est))
-    calls, kernel = [], solver.run_epoch
+    calls, kernel = [], solver.run_epochs
 
     def interrupted(*args):
         calls.append(1)
@@ -326,7 +331,7 @@ def test_interrupted_lbfgs_rolls_back(monkeypatch):
             raise KeyboardInterrupt
         return kernel(*args)
 
-    monkeypatch.setattr(solver, "run_epoch", interrupted)
+    monkeypatch.setattr(solver, "run_epochs", interrupted)
     threads = numba.get_num_threads()
     with pytest.raises(KeyboardInterrupt):
         est.fit(X, X[:, 0])

@@ -197,7 +197,7 @@ SCRIPT = textwrap.dedent(
     from numba.core.runtime import rtsys
     import fastmlp, fastmlp._solver as solver
 
-    counts, kernel = [], solver.train_epoch
+    counts, kernel = [], solver.train_epochs
 
     def counted(*args):
         before = rtsys.get_allocation_stats().alloc
@@ -207,7 +207,7 @@ SCRIPT = textwrap.dedent(
         counts.append(sum(isinstance(a, np.ndarray) for a in flat))
         return out
 
-    solver.train_epoch = counted
+    solver.train_epochs = counted
     X = np.random.default_rng(0).standard_normal((20000, 8)).astype(np.float32)
     y = X[:, 0] - X[:, 1]
     warnings.simplefilter("ignore")

@@ -127,10 +127,10 @@ def test_warmup_cli_on_an_empty_cache_leaves_nothing_to_compile(tmp_path):
     result = json.loads(out.stdout.splitlines()[-1])
     assert result["compiles"] == []
     stats = result["stats"]
-    assert "network.train_epoch" in stats and "network.run_task" in stats
+    assert "network.train_epochs" in stats and "network.run_task" in stats
     assert all(misses == 0 for _, misses in stats.values()), stats
     # both dtypes, dense and sparse (L-BFGS and prediction share these kernels)
-    assert stats["network.train_epoch"][0] >= 4
+    assert stats["network.train_epochs"][0] >= 4
     assert stats["network.run_task"][0] >= 4
 
 
@@ -178,7 +178,7 @@ def test_groups_cover_both_dtypes_dense_and_sparse():
     assert kinds == {(d, s) for d in ("float32", "float64") for s in (False, True)}
     assert len({g[0] for g in _warmup.GROUPS}) == len(_warmup.GROUPS)
     found = _warmup.entry_points()
-    assert "network.train_epoch" in found and "network.run_task" in found
+    assert "network.train_epochs" in found and "network.run_task" in found
     assert all(hasattr(d, "stats") for d in found.values())
 
 
@@ -338,8 +338,8 @@ def test_cache_command_uses_fastmlp_cache_when_present(tmp_path, monkeypatch, ca
     monkeypatch.setitem(sys.modules, "fastmlp._cache", fake)
     (tmp_path / "b").mkdir()
     for name in (
-        "network.train_epoch-253.py311.nbi",
-        "network.train_epoch-253.py311.1.nbc",
+        "network.train_epochs-253.py311.nbi",
+        "network.train_epochs-253.py311.1.nbc",
     ):
         (tmp_path / "b" / name).write_bytes(b"x" * 2048)
     assert cli.run_cache("info") == 0

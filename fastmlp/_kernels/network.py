@@ -40,6 +40,21 @@ from numba import prange
 
 from .._jit import inline_kernel, kernel, parallel_kernel
 from .activations import activation_backward, bias_activation_forward
+from .epochs import (
+    F_DIVERGED_BATCH,
+    F_DONE,
+    F_EPOCHS,
+    F_RAW_POS,
+    F_SQNORM,
+    F_STATUS,
+    F_T,
+    SCORE_TRAINING_LOSS,
+    ST_DIVERGED,
+    ST_NEED_WORDS,
+    ST_RUNNING,
+    end_epoch,
+    validation_score,
+)
 from .gemm import matmul_nn, matmul_nt, matmul_tn
 from .indirect import call_kernel
 from .losses import loss_forward_backward
@@ -49,11 +64,13 @@ from .optimizers import (
     H_BETA_2,
     H_LR,
     SOLVER_ADAM,
+    SOLVER_NONE,
     n_chunks_jit,
     squared_norm,
     step_chunk,
 )
 from .reduce import column_sum
+from .shuffle import legacy_shuffle, words_needed
 from .sparse import (
     batch_input,
     batch_rows,
@@ -67,10 +84,12 @@ W_OFF, B_OFF, FAN_IN, FAN_OUT, A_OFF = 0, 1, 2, 3, 4
 # codes[] entries: activations, loss, solver; whether phase 0 (row chunks) and
 # phase 1 (the step) run their tasks in parallel; rows per chunk; the mode.
 C_ACT, C_OUT, C_LOSS, C_SOLVER, C_PARALLEL, C_STEP_PARALLEL, C_CHUNK_ROWS = range(7)
-C_MODE = 7
-N_CODES = 8
+# The epoch loop's codes (epochs.py): the learning-rate schedule, what the
+# stopping rule watches, whether each epoch shuffles.
+C_MODE, C_SCHEDULE, C_SCORING, C_SHUFFLE = 7, 8, 9, 10
+N_CODES = 11
 MODE_TRAIN, MODE_PREDICT = 0, 1
-PHASE_CHUNKS, PHASE_STEP, PHASE_PROBE = 0, 1, 2
+PHASE_CHUNKS, PHASE_STEP, PHASE_PROBE, PHASE_PREDICT, PHASE_VALIDATE = range(5)
 
 # Rows of the float64 ``sums`` buffer: the step's per-slice squared norms, and
 # each row chunk's weighted loss sum and weight sum.
@@ -162,23 +181,36 @@ def gather_targets(Yb, swb, Y, sw, idx, start, stop):
     return sw_sum
 
 
+@inline_kernel
+def predict_chunk(acts, work, xb, X, Y, idx, start, r0, r1, theta, layout, codes):
+    """Rows idx[start + r0:start + r1] of X forward; outputs to Y[idx[row]]."""
+    Xc = batch_input(xb[r0:r1], X, idx, start + r0, start + r1)
+    P = forward(acts, work, Xc, theta, layout, codes[C_ACT], codes[C_OUT])
+    for r in range(r1 - r0):
+        i = idx[start + r0 + r]
+        for j in range(P.shape[1]):
+            Y[i, j] = P[r, j]
+
+
 @kernel
 def run_task(
     phase, task, theta, opt, G, acts, deltas, work, sums, xb, yb, swb, X, Y, sw,
-    idx, start, stop, layout, codes, hp, sw_sum, lr,
+    idx, X_val, P_val, order_val, start, stop, layout, codes, hp, sw_sum, lr,
 ):  # fmt: skip
     """One task of a batch idx[start:stop] (see the module docstring).
 
     PHASE_CHUNKS: row chunk ``task`` (rows of codes[C_CHUNK_ROWS]) is gathered
     into its rows of xb, yb, swb and run forward and backward into G[task],
     acts[task], deltas[task], work[task]; its weighted loss and weight sums go
-    to sums[S_LOSS, task], sums[S_WEIGHT, task]. With MODE_PREDICT it is run
-    forward only and its outputs written to Y[idx[row]].
+    to sums[S_LOSS, task], sums[S_WEIGHT, task].
+    PHASE_PREDICT: row chunk ``task`` is gathered and run forward only, its
+    outputs written to Y[idx[row]]; PHASE_VALIDATE: the same with X_val,
+    P_val, order_val (early stopping's validation outputs).
     PHASE_STEP: slice ``task`` of theta is updated (optimizers.step_chunk) and
     its squared norm written to sums[S_PARTIAL, task].
-    PHASE_PROBE: nothing (train_epoch checks that it can call this kernel).
+    PHASE_PROBE: nothing (train_epochs checks that it can call this kernel).
 
-    train_epoch calls this kernel through its address (indirect.py): the
+    train_epochs calls this kernel through its address (indirect.py): the
     argument types must be the ones _solver.task_kernel compiles it for."""
     if phase == PHASE_PROBE:
         return
@@ -193,16 +225,18 @@ def run_task(
         return
     r0 = task * chunk_rows
     r1 = min(r0 + chunk_rows, nb)
-    Xc = batch_input(xb[r0:r1], X, idx, start + r0, start + r1)
-    if codes[C_MODE] == MODE_PREDICT:
-        P = forward(
-            acts[task], work[task], Xc, theta, layout, codes[C_ACT], codes[C_OUT]
+    if phase == PHASE_PREDICT:
+        predict_chunk(
+            acts[task], work[task], xb, X, Y, idx, start, r0, r1, theta, layout, codes
         )
-        for r in range(r1 - r0):
-            i = idx[start + r0 + r]
-            for j in range(P.shape[1]):
-                Y[i, j] = P[r, j]
         return
+    if phase == PHASE_VALIDATE:
+        predict_chunk(
+            acts[task], work[task], xb, X_val, P_val, order_val, start, r0, r1,
+            theta, layout, codes,
+        )  # fmt: skip
+        return
+    Xc = batch_input(xb[r0:r1], X, idx, start + r0, start + r1)
     sums[S_WEIGHT, task] = gather_targets(
         yb[r0:r1], swb[r0:r1], Y, sw, idx, start + r0, start + r1
     )
@@ -213,108 +247,178 @@ def run_task(
 
 
 @parallel_kernel
-def train_epoch(
-    theta, opt, G, acts, deltas, work, sums, xb, yb, swb, X, Y, sw, idx, layout,
-    codes, hp, batch_size, t, sqnorm, task_addr, task_key,
+def train_epochs(
+    theta, opt, G, acts, deltas, work, sums, xb, yb, swb, X, Y, sw, order, layout,
+    codes, hp, batch_size, fit, curve, words, best, X_val, Y_val, sw_val, P_val,
+    order_val, task_addr, task_key,
 ):  # fmt: skip
-    """One epoch of mini-batch training, entirely in compiled code.
+    """Up to fit[F_EPOCHS] epochs of mini-batch training, with scikit-learn's
+    per-epoch bookkeeping (epochs.py), entirely in compiled code.
 
-    Batches are idx[0:B], idx[B:2B], ... (idx is the epoch's shuffled order, drawn
-    by the caller). Each batch runs phase 0 (its row chunks: gather, forward,
-    loss, backward) and phase 1 (the step), each a set of tasks run in parallel
-    when codes[C_PARALLEL] / codes[C_STEP_PARALLEL] say so and there is more
-    than one task (see the module docstring).
+    Each epoch first shuffles ``order`` in place (codes[C_SHUFFLE]; the
+    RandomState's words in ``words`` from fit[F_RAW_POS] on, see shuffle.py),
+    then trains on the batches order[0:B], order[B:2B], ...: phase 0 (row
+    chunks: gather, forward, loss, backward), phase 1 (the step), each a set of
+    tasks run in parallel when codes[C_PARALLEL] / codes[C_STEP_PARALLEL] say so
+    and there is more than one task (see the module docstring). With early
+    stopping (codes[C_SCORING] not SCORE_TRAINING_LOSS) the network then
+    predicts X_val[order_val] into P_val, in the same tasks, and scores it
+    against Y_val, sw_val; the best weights are copied to ``best``. Then
+    epochs.end_epoch: the loss curve, the no-improvement counter, the
+    learning-rate schedule (hp[H_LR] is the current learning rate), stopping.
 
-    theta (n_params,) updated in place; opt (2, n_params): SGD velocity in opt[0],
-    Adam m, v in opt[0], opt[1]; the buffers as in _solver.Workspace. ``t`` is
-    Adam's update count and ``sqnorm`` is ||coefficients||^2 for the current
-    theta (a negative value: compute it here, as a fit's first epoch asks).
-    Returns (sum over batches of batch_loss * batch_rows, t, sqnorm,
-    diverged), with batch_loss the scikit-learn batch objective:
-    weighted mean loss + 0.5 * alpha * sqnorm / sw_sum.
+    theta (n_params,) updated in place; opt (2, n_params): SGD velocity in
+    opt[0], Adam m, v in opt[0], opt[1]; the buffers as in _solver.Workspace;
+    ``fit`` the float64 F_* state (Adam's t, ||coefs||^2 (negative: compute it
+    first), counters, ...), ``curve`` (>= fit[F_EPOCHS], N_CURVE) a row per
+    epoch. A batch's loss is scikit-learn's batch objective: weighted mean loss
+    + 0.5 * alpha * sqnorm / sw_sum.
 
-    ``diverged`` is -1 after a full epoch. When a batch's loss or the
-    coefficients' squared norm after its step is not finite, the epoch stops
-    right after that batch and ``diverged`` is the batch's index (0-based):
-    theta and opt are then garbage, for the caller to discard. The check reads
-    two scalars the loop computes anyway, so a finite epoch's arithmetic is
-    unchanged.
+    A call ends (fit[F_STATUS]) after fit[F_EPOCHS] epochs (ST_RUNNING), at
+    max_iter or a stop (ST_MAX_ITER, ST_STOPPED), before an epoch whose shuffle
+    needs more words than ``words`` holds (ST_NEED_WORDS), or when a batch's
+    loss or the coefficients' squared norm after its step is not finite
+    (ST_DIVERGED, the batch in fit[F_DIVERGED_BATCH]: without early stopping
+    right after that batch, theta and opt then garbage for the caller to
+    discard; with it after the epoch is scored and recorded, as scikit-learn
+    does). fit[F_DONE] epochs were completed.
 
-    With codes[C_MODE] = MODE_PREDICT only phase 0 runs, writing the network's
-    outputs to Y (the rest of the return value is then meaningless).
+    Two one-pass modes share this kernel (and its compiled code): solver
+    SOLVER_NONE (L-BFGS's full-batch gradient: the chunks' raw gradients summed
+    into G[0], their losses and weights left in sums) and codes[C_MODE] =
+    MODE_PREDICT (X's outputs written to Y[order], no training).
 
     Tasks are ``run_task`` calls through its address ``task_addr`` (with
     ``task_key`` the checksum of its argument types, see indirect.py): its code
-    is compiled once, not again inside this kernel and its parfor body. If the
-    key does not match the call sites' types, nothing runs and ``diverged`` is
-    -2."""
+    is compiled once, not again inside this kernel and its parfor body. Returns
+    -2 and runs nothing if the key does not match the call sites' types, else 0."""
     zero = np.intp(0)
     if not call_kernel(
         task_addr, task_key,
         (np.intp(PHASE_PROBE), zero, theta, opt, G, acts, deltas, work, sums, xb,
-         yb, swb, X, Y, sw, idx, zero, zero, layout, codes, hp, 0.0, 0.0),
+         yb, swb, X, Y, sw, order, X_val, P_val, order_val, zero, zero, layout,
+         codes, hp, 0.0, 0.0),
     ):  # fmt: skip
-        return 0.0, t, sqnorm, -2
+        return -2
+    n_coef = layout[0, B_OFF]
+    sqnorm = fit[F_SQNORM]
     if sqnorm < 0.0:
-        sqnorm = squared_norm(theta[: layout[0, B_OFF]])
-    n = idx.shape[0]
+        sqnorm = squared_norm(theta[:n_coef])
+    t = np.int64(fit[F_T])
+    n = order.shape[0]
     chunk_rows = codes[C_CHUNK_ROWS]
-    n_phases = 1 if codes[C_MODE] == MODE_PREDICT else 2
+    predict = codes[C_MODE] == MODE_PREDICT
+    one_pass = predict or codes[C_SOLVER] == SOLVER_NONE
+    scoring = codes[C_SCORING]
+    validate = scoring != SCORE_TRAINING_LOSS and not one_pass
+    n_batches = (n + batch_size - 1) // batch_size
+    n_val = order_val.shape[0]
+    n_val_batches = (n_val + batch_size - 1) // batch_size if validate else 0
     n_slices = n_chunks_jit(theta.shape[0])
     alpha = hp[H_ALPHA]
-    accumulated = 0.0
-    diverged = -1
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        nb = stop - start
-        n_parts = (nb + chunk_rows - 1) // chunk_rows
-        sw_sum = 0.0
-        lr = 0.0
-        batch_loss = 0.0
-        for phase in range(n_phases):
-            if phase == PHASE_STEP:
-                loss_sum = 0.0
-                for c in range(n_parts):
-                    loss_sum += sums[S_LOSS, c]
-                    sw_sum += sums[S_WEIGHT, c]
-                batch_loss = loss_sum / sw_sum + 0.5 * alpha * sqnorm / sw_sum
-                accumulated += batch_loss * nb
-                if codes[C_SOLVER] == SOLVER_ADAM:
-                    t += 1
-                    lr = (
-                        hp[H_LR]
-                        * np.sqrt(1.0 - hp[H_BETA_2] ** t)
-                        / (1.0 - hp[H_BETA_1] ** t)
-                    )
-                else:
-                    lr = hp[H_LR]
-                n_tasks = n_slices
-                parallel = codes[C_STEP_PARALLEL] != 0
-            else:
-                n_tasks = n_parts
-                parallel = codes[C_PARALLEL] != 0
-            # The one parfor of the training loop (see the module docstring).
-            if parallel and n_tasks > 1:
-                for task in prange(n_tasks):
-                    call_kernel(
-                        task_addr, task_key,
-                        (np.intp(phase), np.intp(task), theta, opt, G, acts, deltas,
-                         work, sums, xb, yb, swb, X, Y, sw, idx, start, stop, layout,
-                         codes, hp, sw_sum, lr),
-                    )  # fmt: skip
-            else:
-                for task in range(n_tasks):
-                    call_kernel(
-                        task_addr, task_key,
-                        (np.intp(phase), np.intp(task), theta, opt, G, acts, deltas,
-                         work, sums, xb, yb, swb, X, Y, sw, idx, start, stop, layout,
-                         codes, hp, sw_sum, lr),
-                    )  # fmt: skip
-        if n_phases == 2:
-            sqnorm = 0.0
-            for c in range(n_slices):
-                sqnorm += sums[S_PARTIAL, c]
-            if not (np.isfinite(batch_loss) and np.isfinite(sqnorm)):
-                diverged = start // batch_size
+    pos = np.int64(fit[F_RAW_POS])
+    fit[F_STATUS] = ST_RUNNING
+    fit[F_DONE] = 0.0
+    n_epochs = 1 if one_pass else np.int64(fit[F_EPOCHS])
+    for epoch in range(n_epochs):
+        if codes[C_SHUFFLE] != 0 and not one_pass:
+            if words_needed(n, words, pos) < 0:
+                fit[F_STATUS] = ST_NEED_WORDS
                 break
-    return accumulated, t, sqnorm, diverged
+            pos = legacy_shuffle(order, words, pos)
+        accumulated = 0.0
+        diverged = -1
+        b = 0
+        while b < n_batches + n_val_batches:
+            train = b < n_batches
+            if train:
+                start = b * batch_size
+                stop = min(start + batch_size, n)
+            else:
+                start = (b - n_batches) * batch_size
+                stop = min(start + batch_size, n_val)
+            nb = stop - start
+            n_parts = (nb + chunk_rows - 1) // chunk_rows
+            n_phases = 2 if train and not predict else 1
+            sw_sum = 0.0
+            lr = 0.0
+            batch_loss = 0.0
+            for phase_i in range(n_phases):
+                if n_phases == 1:
+                    phase = PHASE_PREDICT if train else PHASE_VALIDATE
+                    n_tasks = n_parts
+                    parallel = codes[C_PARALLEL] != 0
+                elif phase_i == 0:
+                    phase = PHASE_CHUNKS
+                    n_tasks = n_parts
+                    parallel = codes[C_PARALLEL] != 0
+                else:
+                    phase = PHASE_STEP
+                    loss_sum = 0.0
+                    for c in range(n_parts):
+                        loss_sum += sums[S_LOSS, c]
+                        sw_sum += sums[S_WEIGHT, c]
+                    batch_loss = loss_sum / sw_sum + 0.5 * alpha * sqnorm / sw_sum
+                    accumulated += batch_loss * nb
+                    if codes[C_SOLVER] == SOLVER_ADAM:
+                        t += 1
+                        lr = (
+                            hp[H_LR]
+                            * np.sqrt(1.0 - hp[H_BETA_2] ** t)
+                            / (1.0 - hp[H_BETA_1] ** t)
+                        )
+                    else:
+                        lr = hp[H_LR]
+                    n_tasks = n_slices
+                    parallel = codes[C_STEP_PARALLEL] != 0
+                # The one parfor of the training loop (see the module docstring).
+                if parallel and n_tasks > 1:
+                    for task in prange(n_tasks):
+                        call_kernel(
+                            task_addr, task_key,
+                            (np.intp(phase), np.intp(task), theta, opt, G, acts,
+                             deltas, work, sums, xb, yb, swb, X, Y, sw, order,
+                             X_val, P_val, order_val, start, stop, layout, codes,
+                             hp, sw_sum, lr),
+                        )  # fmt: skip
+                else:
+                    for task in range(n_tasks):
+                        call_kernel(
+                            task_addr, task_key,
+                            (np.intp(phase), np.intp(task), theta, opt, G, acts,
+                             deltas, work, sums, xb, yb, swb, X, Y, sw, order,
+                             X_val, P_val, order_val, start, stop, layout, codes,
+                             hp, sw_sum, lr),
+                        )  # fmt: skip
+            b += 1
+            if n_phases == 2:
+                sqnorm = 0.0
+                for c in range(n_slices):
+                    sqnorm += sums[S_PARTIAL, c]
+                if not (np.isfinite(batch_loss) and np.isfinite(sqnorm)):
+                    diverged = start // batch_size
+                    fit[F_DIVERGED_BATCH] = diverged
+                    if not validate:
+                        fit[F_STATUS] = ST_DIVERGED
+                        break
+                    b = n_batches  # score the diverged weights, then stop
+        if one_pass or (diverged >= 0 and not validate):
+            break
+        score = np.nan
+        if validate:
+            score = validation_score(P_val, Y_val, sw_val, scoring)
+        lr_next, improved, stop_now = end_epoch(
+            fit, curve, epoch, accumulated, n, score, hp[H_LR], diverged >= 0,
+            scoring, codes[C_SCHEDULE], codes[C_SOLVER] == SOLVER_ADAM,
+        )  # fmt: skip
+        if improved:
+            for k in range(theta.shape[0]):
+                best[k] = theta[k]
+        hp[H_LR] = lr_next
+        fit[F_DONE] = epoch + 1.0
+        if stop_now:
+            break
+    fit[F_T] = t
+    fit[F_SQNORM] = sqnorm
+    fit[F_RAW_POS] = pos
+    return 0

@@ -7,7 +7,7 @@ of the epoch's shuffled index array), so forming a batch copies nothing.
 
 ``batch_input``, ``input_forward`` and ``input_weight_grad`` are dispatched on the
 type of X at compile time (``@overload``): a 2-D array takes the dense GEMM path,
-a CSR tuple the kernels below. ``train_epoch`` and friends are written once.
+a CSR tuple the kernels below. ``train_epochs`` and friends are written once.
 """
 
 from collections import namedtuple

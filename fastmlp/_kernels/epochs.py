@@ -1,0 +1,191 @@
+"""The epoch loop's bookkeeping, in compiled code: scikit-learn's
+``_fit_stochastic`` after each epoch, so that many epochs run per call.
+
+After an epoch's batches (network.train_epochs), in this order, as scikit-learn:
+  1. loss_ = accumulated batch loss / n; n_iter_ += 1; t_ += n; loss curve;
+  2. the no-improvement counter: on the training loss (``best_loss_ - tol``), or
+     with early stopping on the validation score (``best_validation_score_ +
+     tol``), keeping a copy of the best weights;
+  3. ``invscaling``: learning_rate = learning_rate_init / (t_ + 1) ** power_t,
+     read from curve[epoch, C_LR], which the caller fills in Python before the
+     call (computed in the kernel, ``**`` differed from Python's in the last
+     bit for a third of the epochs once linked into the parallel kernel);
+  4. counter > n_iter_no_change: stop (adam, or a schedule other than
+     ``adaptive``), stop when learning_rate <= 1e-6, or divide it by 5;
+  5. n_iter_ == max_iter: stop (the caller warns).
+
+The state carried between calls is the float64 array ``fit`` (F_* entries, all
+integers in it exact); per epoch the kernel writes one row of ``curve`` (C_*
+columns: loss, validation score, the event of step 4 and the learning rate
+after it) for the caller to replay as scikit-learn's attributes, messages and
+progress lines. How the call ended is fit[F_STATUS] (ST_*).
+
+Validation scores (SCORE_*) are scikit-learn's ``score`` on the network's
+outputs: accuracy of the decoded labels (argmax for softmax outputs, > 0.5 for
+logistic ones, all labels of a row for multilabel), or R^2 averaged over
+outputs (``r2_score``'s conventions for a constant target; NaN when an output
+is not finite), with the validation sample weights.
+
+Both kernels are compiled without fastmath (_jit.strict_kernel): the
+comparisons and the score's sums run exactly as written, in index order.
+"""
+
+import numpy as np
+
+from .._jit import inline_kernel, strict_kernel
+
+# fit[] entries (float64; the counts in it are exact integers)
+F_T = 0  # Adam's update count
+F_SQNORM = 1  # ||coefs||^2 of theta; negative: compute it first
+F_SAMPLES = 2  # t_, samples seen
+F_N_ITER = 3  # n_iter_, epochs done in this fit call
+F_MAX_ITER = 4
+F_EPOCHS = 5  # most epochs to run in this kernel call
+F_DONE = 6  # epochs run in this kernel call (rows of curve written)
+F_BEST_LOSS = 7
+F_BEST_SCORE = 8
+F_NO_IMPROVE = 9  # _no_improvement_count
+F_TOL = 10
+F_N_ITER_NO_CHANGE = 11
+F_RAW_POS = 12  # next unused word of the shuffle's random words
+F_STATUS = 13
+F_DIVERGED_BATCH = 14  # with ST_DIVERGED: the batch, 0-based
+N_FIT = 15
+
+# fit[F_STATUS]: how a call ended
+ST_RUNNING, ST_MAX_ITER, ST_STOPPED, ST_DIVERGED, ST_NEED_WORDS = range(5)
+
+# curve[] columns, one row per epoch; C_EVENT values EV_*
+C_LOSS, C_SCORE, C_EVENT, C_LR = range(4)
+N_CURVE = 4
+EV_NONE, EV_LR_REDUCED, EV_STOP, EV_STOP_LR_TOO_SMALL = range(4)
+
+# codes[C_SCHEDULE] (network.py): the learning-rate schedule of sgd (adam: constant)
+LR_CONSTANT, LR_INVSCALING, LR_ADAPTIVE = 0, 1, 2
+# codes[C_SCORING]: what the no-improvement counter watches
+SCORE_TRAINING_LOSS, SCORE_R2, SCORE_ACCURACY_ARGMAX, SCORE_ACCURACY_THRESHOLD = range(
+    4
+)
+
+
+@inline_kernel
+def _first_argmax(row):
+    """np.argmax of a row: the first maximum, or the first NaN."""
+    best = 0
+    for j in range(row.shape[0]):
+        if np.isnan(row[j]):
+            return j
+        if row[j] > row[best]:
+            best = j
+    return best
+
+
+@strict_kernel
+def validation_score(P, Y, sw, code):
+    """scikit-learn's score of the outputs P (n, n_outputs) against the targets
+    Y (the binarized labels, or the regression targets) with weights sw."""
+    n, n_out = P.shape
+    if code == SCORE_R2:
+        for i in range(n):
+            for j in range(n_out):
+                if not np.isfinite(P[i, j]):
+                    return np.nan
+        w_sum = 0.0
+        for i in range(n):
+            w_sum += np.float64(sw[i])
+        total = 0.0
+        for j in range(n_out):
+            mean = 0.0
+            for i in range(n):
+                mean += np.float64(sw[i]) * np.float64(Y[i, j])
+            mean /= w_sum
+            num = 0.0
+            den = 0.0
+            for i in range(n):
+                w = np.float64(sw[i])
+                r = np.float64(Y[i, j]) - np.float64(P[i, j])
+                d = np.float64(Y[i, j]) - mean
+                num += w * r * r
+                den += w * d * d
+            if den != 0.0:
+                total += 1.0 - num / den
+            elif num == 0.0:
+                total += 1.0
+        return total / n_out
+    correct = 0.0
+    w_sum = 0.0
+    half = P.dtype.type(0.5)
+    for i in range(n):
+        if code == SCORE_ACCURACY_ARGMAX:
+            ok = _first_argmax(P[i]) == _first_argmax(Y[i])
+        else:
+            ok = True
+            for j in range(n_out):
+                if (P[i, j] > half) != (Y[i, j] > half):
+                    ok = False
+        w = np.float64(sw[i])
+        w_sum += w
+        if ok:
+            correct += w
+    return correct / w_sum
+
+
+@strict_kernel
+def end_epoch(fit, curve, epoch, accumulated, n, score, lr, diverged,
+              code_scoring, code_schedule, adam):  # fmt: skip
+    """Steps 1-5 of the module docstring for the epoch just trained, into row
+    ``epoch`` of curve: ``accumulated`` is its summed batch loss over ``n``
+    rows, ``score`` its validation score (unused for SCORE_TRAINING_LOSS),
+    ``lr`` the learning rate it used. A ``diverged`` epoch (early stopping
+    only: the caller stops at once otherwise) is recorded, then training stops
+    (ST_DIVERGED) before step 4, as scikit-learn's loop breaks there.
+
+    Returns (the learning rate for the next epoch, whether the score reached a
+    new best (the caller keeps those weights), whether training stops here)."""
+    loss = accumulated / n
+    fit[F_N_ITER] += 1.0
+    fit[F_SAMPLES] += n
+    curve[epoch, C_LOSS] = loss
+    curve[epoch, C_SCORE] = score
+    tol = fit[F_TOL]
+    improved = False
+    if code_scoring == SCORE_TRAINING_LOSS:
+        if loss > fit[F_BEST_LOSS] - tol:
+            fit[F_NO_IMPROVE] += 1.0
+        else:
+            fit[F_NO_IMPROVE] = 0.0
+        if loss < fit[F_BEST_LOSS]:
+            fit[F_BEST_LOSS] = loss
+    else:
+        if score < fit[F_BEST_SCORE] + tol:
+            fit[F_NO_IMPROVE] += 1.0
+        else:
+            fit[F_NO_IMPROVE] = 0.0
+        if score > fit[F_BEST_SCORE]:
+            fit[F_BEST_SCORE] = score
+            improved = True
+    if code_schedule == LR_INVSCALING:
+        lr = curve[epoch, C_LR]
+    event = EV_NONE
+    stop = False
+    if diverged:
+        fit[F_STATUS] = ST_DIVERGED
+        stop = True
+    elif fit[F_NO_IMPROVE] > fit[F_N_ITER_NO_CHANGE]:
+        if adam or code_schedule != LR_ADAPTIVE:
+            event = EV_STOP
+        elif lr <= 1e-6:
+            event = EV_STOP_LR_TOO_SMALL
+        else:
+            lr /= 5.0
+            event = EV_LR_REDUCED
+            fit[F_NO_IMPROVE] = 0.0
+        if event != EV_LR_REDUCED:
+            fit[F_STATUS] = ST_STOPPED
+            stop = True
+    curve[epoch, C_EVENT] = event
+    curve[epoch, C_LR] = lr
+    if not stop and fit[F_N_ITER] >= fit[F_MAX_ITER]:
+        fit[F_STATUS] = ST_MAX_ITER
+        stop = True
+    return lr, improved, stop
