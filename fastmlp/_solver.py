@@ -299,7 +299,10 @@ class OptimizerState:
 
     def __init__(self, solver, n_params, dtype, est):
         self.solver = solver
+        self.learning_rate_init = float(est.learning_rate_init)
         self.learning_rate = float(est.learning_rate_init)
+        self.lr_schedule = est.learning_rate  # for to_sklearn's optimizer
+        self.power_t = est.power_t
         self.t = 0
         self.moments = np.zeros((2, n_params), dtype=dtype)
 
