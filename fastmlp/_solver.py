@@ -1,11 +1,13 @@
-"""Solvers: the plain-Python epoch loop around one compiled ``train_epoch`` call,
-and L-BFGS through ``scipy.optimize.minimize`` on the flat parameter buffer.
+"""Solvers: sgd/adam as a few compiled ``train_epochs`` calls of many epochs
+each, and L-BFGS through ``scipy.optimize.minimize`` on the flat parameter buffer.
 
-The loop mirrors scikit-learn's ``BaseMultilayerPerceptron._fit_stochastic`` line
-by line (shuffling from the same RandomState stream, loss bookkeeping, the
-no-improvement counter, learning-rate schedules, early stopping, warnings), so
-that the same ``random_state`` gives the same model. Only the work inside an epoch
-moved into compiled code.
+The epochs and their bookkeeping follow scikit-learn's
+``BaseMultilayerPerceptron._fit_stochastic`` step by step (shuffling from the same
+RandomState stream, loss bookkeeping, the no-improvement counter, learning-rate
+schedules, early stopping), in compiled code (network.train_epochs, epochs.py);
+Python draws the shuffle's random words, replays each call's epochs into the
+estimator's attributes and progress lines, and warns, so that the same
+``random_state`` gives the same model.
 """
 
 import signal
@@ -148,6 +150,13 @@ def kernel_targets(Y, sample_weight, dtype):
     return Y, _writable(sample_weight, dtype)
 
 
+def no_validation(X, Y, sw, order):
+    """train_epochs's (best, X_val, Y_val, sw_val, P_val, order_val) when
+    nothing is validated: never read, only their types matter (those of a fit
+    with early stopping, so both share one compiled kernel)."""
+    return (np.zeros(0, dtype=Y.dtype), X, Y, sw, Y, order)
+
+
 class OnePass:
     """The epoch-loop arguments of a one-pass train_epochs call (prediction,
     L-BFGS's gradient): one epoch, no shuffle, no validation. The arrays only
@@ -158,8 +167,7 @@ class OnePass:
         self.fit[E.F_EPOCHS] = self.fit[E.F_MAX_ITER] = 1
         self.curve = np.zeros((1, E.N_CURVE))
         self.words = np.zeros(0, dtype=np.uint32)
-        # (best, X_val, Y_val, sw_val, P_val, order_val), never touched
-        self.validation = (np.zeros(0, dtype=Y.dtype), X, Y, sw, Y, order)
+        self.validation = no_validation(X, Y, sw, order)
         self.args = (self.fit, self.curve, self.words, self.validation)
 
 
@@ -230,7 +238,7 @@ class Workspace:
     Buffers that a chunk of a split batch writes have a leading axis of n_split
     (G, acts, deltas, work), each chunk sized for ``chunk_rows`` rows; the
     gathered batch (xb, yb, swb) holds ``batch_rows`` rows. ``buffers`` is the
-    tuple train_epoch takes: G, acts, deltas, work, sums, xb, yb, swb. For
+    tuple train_epochs takes: G, acts, deltas, work, sums, xb, yb, swb. For
     prediction (``gradients=False``) G has no columns."""
 
     def __init__(
@@ -483,8 +491,8 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
         best = layout.pack(est._best_coefs, est._best_intercepts, dtype)
         validation = (best, kernel_input(X_val, dtype), Y_val, sw_val,
                       np.empty_like(Y_val), np.arange(Y_val.shape[0]))  # fmt: skip
-    else:  # never read: only the types matter
-        validation = (theta, X_train, Y_train, sw, Y_train, order)
+    else:
+        validation = no_validation(X_train, Y_train, sw, order)
 
     ws = Workspace.for_batches(layout, batch_size, X, Y.shape[1], dtype)
     codes = training_codes(codes, est, layout, ws, early_stopping)
@@ -493,7 +501,6 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
     fit = np.zeros(E.N_FIT)
     fit[E.F_T] = opt.t
     fit[E.F_SQNORM] = -1.0  # computed on the first call
-    fit[E.F_SAMPLES] = est.t_
     fit[E.F_MAX_ITER] = est.max_iter
     fit[E.F_BEST_LOSS] = np.nan if early_stopping else est.best_loss_
     fit[E.F_BEST_SCORE] = est.best_validation_score_ if early_stopping else np.nan
@@ -545,13 +552,9 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
             _replay(est, curve[:done], n_samples, early_stopping, progress)
             opt.t = int(fit[E.F_T])
             opt.learning_rate = float(hp[H_LR])
-            if done:
-                block = max(
-                    1,
-                    min(
-                        MAX_BLOCK_EPOCHS, int(BLOCK_SECONDS * done / max(elapsed, 1e-9))
-                    ),
-                )
+            if done:  # next call: about BLOCK_SECONDS at this call's pace
+                block = int(BLOCK_SECONDS * done / max(elapsed, 1e-9))
+                block = max(1, min(MAX_BLOCK_EPOCHS, block))
             if incremental:
                 break
         est._no_improvement_count = int(fit[E.F_NO_IMPROVE])

@@ -2,7 +2,8 @@
 ``_fit_stochastic`` after each epoch, so that many epochs run per call.
 
 After an epoch's batches (network.train_epochs), in this order, as scikit-learn:
-  1. loss_ = accumulated batch loss / n; n_iter_ += 1; t_ += n; loss curve;
+  1. loss_ = accumulated batch loss / n; n_iter_ += 1; loss curve (the caller
+     counts t_ when it replays the curve);
   2. the no-improvement counter: on the training loss (``best_loss_ - tol``), or
      with early stopping on the validation score (``best_validation_score_ +
      tol``), keeping a copy of the best weights;
@@ -37,20 +38,19 @@ from .._jit import inline_kernel, strict_kernel
 # fit[] entries (float64; the counts in it are exact integers)
 F_T = 0  # Adam's update count
 F_SQNORM = 1  # ||coefs||^2 of theta; negative: compute it first
-F_SAMPLES = 2  # t_, samples seen
-F_N_ITER = 3  # n_iter_, epochs done in this fit call
-F_MAX_ITER = 4
-F_EPOCHS = 5  # most epochs to run in this kernel call
-F_DONE = 6  # epochs run in this kernel call (rows of curve written)
-F_BEST_LOSS = 7
-F_BEST_SCORE = 8
-F_NO_IMPROVE = 9  # _no_improvement_count
-F_TOL = 10
-F_N_ITER_NO_CHANGE = 11
-F_RAW_POS = 12  # next unused word of the shuffle's random words
-F_STATUS = 13
-F_DIVERGED_BATCH = 14  # with ST_DIVERGED: the batch, 0-based
-N_FIT = 15
+F_N_ITER = 2  # n_iter_, epochs done in this fit call
+F_MAX_ITER = 3
+F_EPOCHS = 4  # most epochs to run in this kernel call
+F_DONE = 5  # epochs run in this kernel call (rows of curve written)
+F_BEST_LOSS = 6
+F_BEST_SCORE = 7
+F_NO_IMPROVE = 8  # _no_improvement_count
+F_TOL = 9
+F_N_ITER_NO_CHANGE = 10
+F_RAW_POS = 11  # next unused word of the shuffle's random words
+F_STATUS = 12
+F_DIVERGED_BATCH = 13  # with ST_DIVERGED: the batch, 0-based
+N_FIT = 14
 
 # fit[F_STATUS]: how a call ended
 ST_RUNNING, ST_MAX_ITER, ST_STOPPED, ST_DIVERGED, ST_NEED_WORDS = range(5)
@@ -144,7 +144,6 @@ def end_epoch(fit, curve, epoch, accumulated, n, score, lr, diverged,
     new best (the caller keeps those weights), whether training stops here)."""
     loss = accumulated / n
     fit[F_N_ITER] += 1.0
-    fit[F_SAMPLES] += n
     curve[epoch, C_LOSS] = loss
     curve[epoch, C_SCORE] = score
     tol = fit[F_TOL]

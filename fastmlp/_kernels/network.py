@@ -13,7 +13,7 @@ Maths (per mini-batch of nb rows, layers l = 0 .. L-1):
             dU_{l-1} = (dU_l W_l^T) * f'_{l-1}(H_{l-1})
 The raw sums dW_l, db_l go to ``graw``; the optimizer step applies alpha and 1/sw_sum.
 
-Parallel structure, and why it is this one: every kernel below ``train_epoch`` is
+Parallel structure, and why it is this one: every kernel below ``train_epochs`` is
 serial. A batch runs as two phases of tasks, each phase one parallel region:
   phase 0  one task per row chunk of the batch: gather, forward, loss, backward
            into the chunk's own buffers (G[c], acts[c], deltas[c], work[c]);
@@ -27,12 +27,13 @@ chunking depends on the batch size only, so the weights are bit-identical for
 any thread count and for the serial branch (a process that must not enter a
 parallel region takes it; see _threads.parallel_allowed).
 
-The same kernel also predicts (codes[C_MODE] = MODE_PREDICT: phase 0 only, each
-task a block of rows whose outputs go to ``Y``) and computes L-BFGS's full-batch
-gradient (solver SOLVER_NONE: phase 1 only sums the chunks' gradients into
-G[0]), so a fit, a predict and an L-BFGS fit of one dtype and input kind share
-one compiled kernel. Nothing here allocates: every buffer is passed in, sized
-once per fit (_solver.Workspace).
+Early stopping's validation outputs are PHASE_VALIDATE tasks of the same loop
+after each epoch's batches. The same kernel also predicts (codes[C_MODE] =
+MODE_PREDICT: PHASE_PREDICT tasks only, each a block of rows whose outputs go
+to ``Y``) and computes L-BFGS's full-batch gradient (solver SOLVER_NONE: phase 1
+only sums the chunks' gradients into G[0]), so a fit, a predict and an L-BFGS
+fit of one dtype and input kind share one compiled kernel. Nothing here
+allocates: every buffer is passed in, sized once per fit (_solver.Workspace).
 """
 
 import numpy as np

@@ -12,7 +12,7 @@ The words themselves come from the same RandomState, drawn in Python in bulk by
 ``rs.randint(0, 2**32, size=k, dtype=np.uint32)`` (for that full range NumPy
 returns the generator's next 32-bit outputs unchanged, in order); the solver then
 rewinds the RandomState to just after the words actually used
-(_solver.RawWords), so the stream is where scikit-learn's would be. That costs
+(_solver.ShuffleWords), so the stream is where scikit-learn's would be. That costs
 about 1.4 words per row per epoch, against ~100 us of Python per
 ``sklearn.utils.shuffle`` call (input validation and dataframe checks), which
 was most of a small fit's time.
