@@ -37,6 +37,7 @@ from ._kernels.activations import ACTIVATION_CODES
 from ._kernels.epochs import SCORE_ACCURACY_ARGMAX, SCORE_ACCURACY_THRESHOLD, SCORE_R2
 from ._kernels.losses import LOSS_CODES
 from ._kernels.network import C_ACT, C_LOSS, C_OUT, N_CODES
+from ._labels import binarize_labels, transform_labels
 from ._params import ParamLayout, glorot_uniform
 from ._scaling import apply_scaling, fit_scaling
 from ._threads import numba_threads
@@ -46,8 +47,21 @@ _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 _WEIGHT_LISTS = ("coefs_", "intercepts_", "_best_coefs", "_best_intercepts")
 
 
+_PARAM_NAMES = {}  # class -> BaseEstimator._get_param_names()
+
+
 class BaseMLP(BaseEstimator):
     """Shared machinery of MLPClassifier and MLPRegressor. Not for direct use."""
+
+    @classmethod
+    def _get_param_names(cls):
+        """scikit-learn's sorted constructor parameters, inspected once per class
+        (scikit-learn reads ``__init__``'s signature on every ``get_params``,
+        which each fit calls and ``clone`` calls: ~0.05 ms each time)."""
+        names = _PARAM_NAMES.get(cls)
+        if names is None:
+            names = _PARAM_NAMES[cls] = super()._get_param_names()
+        return list(names)
 
     # scikit-learn's own constraints, so bad values fail with its exact wording.
     _parameter_constraints: dict = {
@@ -210,7 +224,7 @@ class BaseMLP(BaseEstimator):
         per call, a copy of the optimizer moments (2 x n_params), measured at
         1.5 ms for a 784-1000-10 network, against 36 ms for its partial_fit on
         200 rows."""
-        params = set(self.get_params(deep=False))
+        params = set(self._get_param_names())
         saved = {
             k: v if k in params else list(v) if k in _WEIGHT_LISTS else copy.deepcopy(v)
             for k, v in self.__dict__.items()
@@ -631,8 +645,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
+            self._label_binarizer, Y = binarize_labels(y)
             self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
@@ -648,9 +661,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
-        # bool keeps float32 X from being upcast when Y is cast to X's dtype.
-        y = self._label_binarizer.transform(y).astype(bool)
-        return X, y
+            Y = transform_labels(self._label_binarizer, y)
+        # Y is bool: it keeps float32 X from being upcast when Y is cast to X's dtype.
+        return X, Y
 
     def _validation_scoring(self):
         """The compiled early-stopping score (epochs.SCORE_*): accuracy of the
