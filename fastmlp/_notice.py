@@ -80,7 +80,7 @@ def notify_compile(dispatcher, args, what, seconds, verbose=False):
     verbose : the estimator's ``verbose``; truthy also prints the line to stdout.
 
     One notice per (dispatcher, signature) per process."""
-    key = _key(dispatcher, args)
+    key = call_key(dispatcher, args)
     if key is not None and key in _decided:
         return False
     try:
@@ -89,7 +89,7 @@ def notify_compile(dispatcher, args, what, seconds, verbose=False):
         return False
 
 
-def _key(dispatcher, args):
+def call_key(dispatcher, args):
     """The memo key of a call: the dispatcher and Numba's fingerprint of each
     argument's type; None when some argument has no fingerprint."""
     if _fingerprint is None:
@@ -112,7 +112,7 @@ def notify_kernels(kind, dispatcher, args, dtype, sparse, verbose=False):
     """notify_compile for one of fastmlp's entry points: ``kind`` a KINDS key,
     the estimate from COMPILE_SECONDS, the text e.g. "training kernels (float64,
     sparse input)"."""
-    key = _key(dispatcher, args)
+    key = call_key(dispatcher, args)
     if key is not None and key in _decided:  # the common case: decided before
         return False
     try:

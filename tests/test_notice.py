@@ -261,6 +261,7 @@ def test_solver_notices_name_the_signature_each_kernel_is_called_with(monkeypatc
     import warnings
 
     import scipy.sparse as sp
+    from sklearn.base import clone
     from sklearn.exceptions import ConvergenceWarning
 
     from fastmlp import MLPClassifier, MLPRegressor, _solver
@@ -272,6 +273,11 @@ def test_solver_notices_name_the_signature_each_kernel_is_called_with(monkeypatc
         return False
 
     monkeypatch.setattr(_solver, "notify_kernels", record)
+    class NoMemo(dict):  # every call asks (addresses are memoised, see below)
+        def __setitem__(self, key, value):
+            pass
+
+    monkeypatch.setattr(_solver, "_addresses", NoMemo())
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40, 3)).astype(np.float32)
     y = np.arange(40) % 2
@@ -297,3 +303,14 @@ def test_solver_notices_name_the_signature_each_kernel_is_called_with(monkeypatc
     for kind, dispatcher, args, *_ in asked:
         sig = tuple(dispatcher.typeof_pyval(a) for a in args)
         assert sig in dispatcher.overloads, kind
+    # With the memo, a second fit of the same types finds its kernel's address
+    # without asking again.
+    monkeypatch.setattr(_solver, "_addresses", {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clone(clf).fit(X, y)
+    n_asked = len(asked)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clone(clf).fit(X, y)
+    assert len(asked) == n_asked
