@@ -16,7 +16,7 @@ with clip(p) = min(max(p, eps), 1 - eps) and eps the machine epsilon of P's dtyp
 
 import numpy as np
 
-from .._jit import kernel
+from .._jit import inline_kernel, kernel
 
 LOSS_SQUARED = 0
 LOSS_LOG = 1
@@ -31,7 +31,7 @@ LOSS_CODES = {
 }
 
 
-@kernel
+@inline_kernel
 def _xlogy(x, y):
     """x * log(y), with 0 * log(0) taken as 0 (scipy.special.xlogy)."""
     if x == 0.0:
@@ -39,7 +39,7 @@ def _xlogy(x, y):
     return x * np.log(y)
 
 
-@kernel
+@inline_kernel
 def row_loss(p, y, loss_code, eps):
     """Loss of one sample: p, y (n_outputs,). Returned in float64."""
     n = p.shape[0]
@@ -69,7 +69,9 @@ def loss_forward_backward(dZ, P, Y, sw, loss_code):
     """dZ = (P - Y) * sw[:, None]; return sum_i sw_i * loss(P[i], Y[i]) (float64).
 
     dZ, P, Y (n_samples, n_outputs); sw (n_samples,). Serial: this touches only
-    n_samples * n_outputs elements, far less than any layer's product."""
+    n_samples * n_outputs elements, far less than any layer's product. The
+    per-row helpers are inlined: as calls they took 54 ns a row (a 38-row
+    chunk of iris: 2.0 us, more than any of its matrix products)."""
     eps = np.float64(np.finfo(P.dtype).eps)
     total = 0.0
     for i in range(P.shape[0]):
