@@ -13,7 +13,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SkClassifier
 from sklearn.utils._param_validation import InvalidParameterError
 
-from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp import MLPClassifier, MLPRegressor, _solver
+from fastmlp._kernels.network import C_PARALLEL
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +96,10 @@ def test_predict_checks_feature_count(digits):
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_bit_identical_for_one_and_two_threads(digits, solver):
-    """A net wide enough to take the parallel branches (see _solver.use_parallel)."""
+def test_bit_identical_for_one_and_two_threads(digits, solver, monkeypatch):
+    """A net wide enough to take the parallel branches (see
+    _solver.PARALLEL_MIN_CHUNK_MACS; checked below, or this would compare two
+    serial runs)."""
     X, y = digits
     kw = dict(
         hidden_layer_sizes=(128, 64),
@@ -106,7 +109,16 @@ def test_bit_identical_for_one_and_two_threads(digits, solver):
         batch_size=128,
     )
     one = quiet_fit(MLPClassifier(n_jobs=1, **kw), X, y)
+    seen = []
+    run_epochs = _solver.run_epochs
+
+    def spy(*args):
+        seen.append(int(args[8][C_PARALLEL]))  # codes
+        return run_epochs(*args)
+
+    monkeypatch.setattr(_solver, "run_epochs", spy)
     two = quiet_fit(MLPClassifier(n_jobs=2, **kw), X, y)
+    assert seen and all(seen)
     for a, b in zip(one.coefs_ + one.intercepts_, two.coefs_ + two.intercepts_):
         assert_array_equal(a, b)
     assert one.loss_curve_ == two.loss_curve_
