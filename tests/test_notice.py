@@ -273,6 +273,7 @@ def test_solver_notices_name_the_signature_each_kernel_is_called_with(monkeypatc
         return False
 
     monkeypatch.setattr(_solver, "notify_kernels", record)
+
     class NoMemo(dict):  # every call asks (addresses are memoised, see below)
         def __setitem__(self, key, value):
             pass
