@@ -226,14 +226,18 @@ def run_task(
         return
     r0 = task * chunk_rows
     r1 = min(r0 + chunk_rows, nb)
+    # Scratch (activations, deltas, GEMM work) per chunk when chunks run in
+    # parallel; run serially, every chunk reuses the first one's, which stays in
+    # cache. Only G keeps a slot per chunk (the step adds them in chunk order).
+    slot = task if codes[C_PARALLEL] != 0 else 0
     if phase == PHASE_PREDICT:
         predict_chunk(
-            acts[task], work[task], xb, X, Y, idx, start, r0, r1, theta, layout, codes
+            acts[slot], work[slot], xb, X, Y, idx, start, r0, r1, theta, layout, codes
         )
         return
     if phase == PHASE_VALIDATE:
         predict_chunk(
-            acts[task], work[task], xb, X_val, P_val, order_val, start, r0, r1,
+            acts[slot], work[slot], xb, X_val, P_val, order_val, start, r0, r1,
             theta, layout, codes,
         )  # fmt: skip
         return
@@ -242,7 +246,7 @@ def run_task(
         yb[r0:r1], swb[r0:r1], Y, sw, idx, start + r0, start + r1
     )
     sums[S_LOSS, task] = forward_backward(
-        G[task], acts[task], deltas[task], work[task], Xc, yb[r0:r1], swb[r0:r1],
+        G[task], acts[slot], deltas[slot], work[slot], Xc, yb[r0:r1], swb[r0:r1],
         theta, layout, codes[C_ACT], codes[C_OUT], codes[C_LOSS],
     )  # fmt: skip
 
