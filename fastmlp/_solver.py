@@ -5,9 +5,9 @@ The epochs and their bookkeeping follow scikit-learn's
 ``BaseMultilayerPerceptron._fit_stochastic`` step by step (shuffling from the same
 RandomState stream, loss bookkeeping, the no-improvement counter, learning-rate
 schedules, early stopping), in compiled code (network.train_epochs, epochs.py);
-Python draws the shuffle's random words, replays each call's epochs into the
-estimator's attributes and progress lines, and warns, so that the same
-``random_state`` gives the same model.
+Python hands the RandomState's MT19937 state to the shuffle, replays each call's
+epochs into the estimator's attributes and progress lines, and warns, so that
+the same ``random_state`` gives the same model.
 """
 
 import signal
@@ -166,19 +166,19 @@ class OnePass:
         self.fit = np.zeros(E.N_FIT)
         self.fit[E.F_EPOCHS] = self.fit[E.F_MAX_ITER] = 1
         self.curve = np.zeros((1, E.N_CURVE))
-        self.words = np.zeros(0, dtype=np.uint32)
+        self.mt_key = np.zeros(0, dtype=np.uint32)
         self.validation = no_validation(X, Y, sw, order)
-        self.args = (self.fit, self.curve, self.words, self.validation)
+        self.args = (self.fit, self.curve, self.mt_key, self.validation)
 
 
 def run_epochs(theta, opt, buffers, X, Y, sw, order, table, codes, hp, batch_size,
-               fit, curve, words, validation, task):  # fmt: skip
+               fit, curve, mt_key, validation, task):  # fmt: skip
     """train_epochs with the fit's buffers; ``validation`` is (best, X_val,
     Y_val, sw_val, P_val, order_val), ``task`` from ``task_kernel``. The state
     comes back in ``fit`` (epochs.F_*), ``curve`` and ``hp``."""
     out = train_epochs(
         theta, opt, *buffers, X, Y, sw, order, table, codes, hp, batch_size, fit,
-        curve, words, *validation, *task,
+        curve, mt_key, *validation, *task,
     )  # fmt: skip
     if out == -2:  # a programming error, never a user's
         raise RuntimeError("fastmlp: run_task was compiled for other argument types")
@@ -212,7 +212,7 @@ def announced_address(kind, callee, callee_args, caller, caller_args, dtype, spa
 
 
 def task_kernel(kind, verbose, theta, opt, buffers, X, Y, sw, idx, table, codes, hp,
-                batch_size, fit, curve, words, validation):  # fmt: skip
+                batch_size, fit, curve, mt_key, validation):  # fmt: skip
     """announced_address of ``run_task`` for train_epochs with these arrays (see
     network.run_task). Once per fit (tens of microseconds)."""
     # Python values with the types of train_epochs's calls: phase, task, ...,
@@ -221,7 +221,7 @@ def task_kernel(kind, verbose, theta, opt, buffers, X, Y, sw, idx, table, codes,
     task_args = (0, 0, theta, opt, *buffers, X, Y, sw, idx, X_val, P_val, order_val,
                  0, 0, table, codes, hp, 0.0, 0.0)  # fmt: skip
     epoch_args = (theta, opt, *buffers, X, Y, sw, idx, table, codes, hp, batch_size,
-                  fit, curve, words, *validation, 0, 0)  # fmt: skip
+                  fit, curve, mt_key, *validation, 0, 0)  # fmt: skip
     return announced_address(
         kind, run_task, task_args, train_epochs, epoch_args, theta.dtype,
         isinstance(X, CSRMatrix), verbose,
@@ -328,34 +328,23 @@ class OptimizerState:
         self.moments = np.zeros((2, n_params), dtype=dtype)
 
 
-class ShuffleWords:
-    """The RandomState words the compiled shuffle reads (shuffle.py).
+class ShuffleState:
+    """The estimator's RandomState as the compiled shuffle draws from it
+    (shuffle.py): its MT19937 key (a writable copy the kernel advances) and
+    position, read once per fit; ``store`` writes the advanced state back after
+    each call, so later epochs, fits and ``partial_fit`` calls continue
+    scikit-learn's stream. Row counts are below 2**32, for which NumPy's shuffle
+    draws 32-bit words."""
 
-    ``draw`` takes enough 32-bit words for about ``n_epochs`` shuffles of
-    ``n_rows`` rows from the estimator's RandomState in one call (~1.4 words per
-    row are used on average); ``settle`` then puts the RandomState exactly
-    after the words the kernel used, as if it had drawn only those (it rewinds
-    and draws them again), so later epochs, fits and ``partial_fit`` calls see
-    scikit-learn's stream. Row counts are below 2**32, for which NumPy's
-    shuffle draws 32-bit words."""
+    def __init__(self, rs):
+        name, key, pos, has_gauss, gauss = rs.get_state(legacy=True)
+        self.rs, self.name, self.gauss = rs, name, (has_gauss, gauss)
+        self.key = np.array(key, dtype=np.uint32)
+        self.pos = int(pos)
 
-    def __init__(self, rs, n_rows):
-        self.rs, self.n_rows = rs, n_rows
-        self.state = None
-        self.factor = 1  # doubled whenever a draw was too short for one shuffle
-
-    def draw(self, n_epochs):
-        self.state = self.rs.get_state()
-        size = self.factor * (n_epochs * (3 * self.n_rows // 2) + 64)
-        return self.rs.randint(0, 2**32, size=size, dtype=np.uint32)
-
-    def settle(self, used, drawn):
-        if used == 0:
-            self.factor *= 2
-        if used < drawn:
-            self.rs.set_state(self.state)
-            if used:
-                self.rs.randint(0, 2**32, size=used, dtype=np.uint32)
+    def store(self, pos):
+        self.pos = int(pos)
+        self.rs.set_state((self.name, self.key, self.pos, *self.gauss))
 
 
 # Epochs per compiled call: the first call runs one; later ones as many as take
@@ -522,25 +511,24 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
     fit[E.F_N_ITER_NO_CHANGE] = est.n_iter_no_change
     curve = np.empty((1 if incremental else min(est.max_iter, MAX_BLOCK_EPOCHS),
                       E.N_CURVE))  # fmt: skip
-    words = ShuffleWords(rs, n_samples) if est.shuffle else None
-    no_words = np.zeros(0, dtype=np.uint32)
+    shuffle = ShuffleState(rs) if est.shuffle else None
+    mt_key = np.zeros(0, dtype=np.uint32) if shuffle is None else shuffle.key
     # partial_fit trains one epoch per call: scikit-learn's line, never a bar.
     progress = Progress(bool(est.verbose) if incremental else est.verbose, est.max_iter)
 
     task = task_kernel(
         "training", est.verbose, theta, opt.moments, ws.buffers, X_train, Y_train,
-        sw, order, ws.table, codes, hp, batch_size, fit, curve, no_words, validation,
+        sw, order, ws.table, codes, hp, batch_size, fit, curve, mt_key, validation,
     )  # fmt: skip
     # closing(progress): the tqdm bar is closed on every exit, errors included.
     with deferred_interrupt() as interrupt, closing(progress):
         est.n_iter_ = 0
         block = 1
         status = E.ST_RUNNING
-        while status in (E.ST_RUNNING, E.ST_NEED_WORDS) and not interrupt.requested:
+        while status == E.ST_RUNNING and not interrupt.requested:
             block = min(block, est.max_iter - est.n_iter_, curve.shape[0])
             fit[E.F_EPOCHS] = block
-            fit[E.F_RAW_POS] = 0
-            raw = no_words if words is None else words.draw(block)
+            fit[E.F_MT_POS] = 0 if shuffle is None else shuffle.pos
             if codes[C_SCHEDULE] == E.LR_INVSCALING:  # scikit-learn's arithmetic
                 for e in range(block):
                     t_end = est.t_ + (e + 1) * n_samples
@@ -550,11 +538,11 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
             start = time.perf_counter()
             run_epochs(
                 theta, opt.moments, ws.buffers, X_train, Y_train, sw, order,
-                ws.table, codes, hp, batch_size, fit, curve, raw, validation, task,
+                ws.table, codes, hp, batch_size, fit, curve, mt_key, validation, task,
             )  # fmt: skip
             elapsed = time.perf_counter() - start
-            if words is not None:
-                words.settle(int(fit[E.F_RAW_POS]), raw.shape[0])
+            if shuffle is not None:
+                shuffle.store(fit[E.F_MT_POS])
             status = int(fit[E.F_STATUS])
             if status == E.ST_DIVERGED and not early_stopping:
                 # Stopped inside the epoch, right after the batch whose loss or

@@ -16,44 +16,59 @@ import fastmlp._solver as solver
 from fastmlp import MLPClassifier
 from fastmlp._jit import kernel
 from fastmlp._kernels import epochs as E
-from fastmlp._kernels.shuffle import legacy_shuffle, words_needed
+from fastmlp._kernels.shuffle import legacy_shuffle, mt_next32
 
 
 @kernel
-def _shuffle_epochs(order, raw, n_epochs, out):
-    """n_epochs compiled shuffles of order in place, each order kept in out."""
-    pos = 0
+def _shuffle_epochs(order, key, pos, n_epochs, out):
+    """n_epochs compiled shuffles of order in place, each order kept in out;
+    returns the generator's position after them."""
     for e in range(n_epochs):
-        if words_needed(order.shape[0], raw, pos) < 0:
-            return -1
-        pos = legacy_shuffle(order, raw, pos)
+        pos = legacy_shuffle(order, key, pos)
         out[e] = order
     return pos
+
+
+@kernel
+def _words(key, pos, out):
+    """out[:] = the next 32-bit outputs of the MT19937 state (key, pos)."""
+    for k in range(out.shape[0]):
+        out[k], pos = mt_next32(key, pos)
+    return pos
+
+
+@pytest.mark.parametrize("seed, skip", [(0, 0), (5, 1), (7, 623), (9, 624), (3, 1000)])
+def test_compiled_mt19937_is_numpys(seed, skip):
+    """The generator's words are RandomState's own 32-bit outputs, across
+    several twists and from any position, and its state afterwards is the
+    RandomState's."""
+    rs = np.random.RandomState(seed)
+    rs.randint(0, 2**32, size=skip, dtype=np.uint32)
+    _, key, pos, *_ = rs.get_state(legacy=True)
+    key = np.array(key, dtype=np.uint32)
+    got = np.empty(2000, dtype=np.int64)
+    pos = _words(key, pos, got)
+    expected = rs.randint(0, 2**32, size=2000, dtype=np.uint32)
+    assert_array_equal(got, expected.astype(np.int64))
+    _, key_after, pos_after, *_ = rs.get_state(legacy=True)
+    assert pos == pos_after
+    assert_array_equal(key, key_after)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 64, 150, 1437, 4097])
 def test_compiled_shuffle_is_sklearn_shuffle_on_the_same_stream(n):
     """Epoch after epoch, the same cumulative order as scikit-learn's loop
     (sample_idx = shuffle(sample_idx, random_state=rs)), and the RandomState
-    left where scikit-learn's is once the unused words are given back."""
+    left where scikit-learn's is once the advanced state is stored back."""
     ours_rs, theirs_rs = np.random.RandomState(11), np.random.RandomState(11)
-    words = solver.ShuffleWords(ours_rs, n)
-    raw = words.draw(6)
+    state = solver.ShuffleState(ours_rs)
     out = np.empty((6, n), dtype=np.int64)
-    used = _shuffle_epochs(np.arange(n), raw, 6, out)
-    assert used >= 0
-    words.settle(used, raw.shape[0])
+    state.store(_shuffle_epochs(np.arange(n), state.key, state.pos, 6, out))
     idx = np.arange(n)
     for e in range(6):
         idx = sk_shuffle(idx, random_state=theirs_rs)
         assert_array_equal(out[e], idx)
     assert ours_rs.random_sample() == theirs_rs.random_sample()
-
-
-def test_compiled_shuffle_reports_too_few_words():
-    raw = np.random.RandomState(0).randint(0, 2**32, size=50, dtype=np.uint32)
-    assert words_needed(100, raw, 0) == -1
-    assert _shuffle_epochs(np.arange(100), raw, 1, np.empty((1, 100), np.int64)) == -1
 
 
 def test_random_state_after_fit_is_sklearns():
@@ -86,9 +101,8 @@ def _weights(est):
     ids=["adam", "early_stopping", "adaptive", "invscaling", "no_shuffle"],
 )
 def test_results_do_not_depend_on_epochs_per_call(monkeypatch, params):
-    """One epoch per compiled call, the most per call, and calls cut short by
-    running out of random words all train the same bits and record the same
-    curves, counters and learning rate."""
+    """One epoch per compiled call and the most per call train the same bits
+    and record the same curves, counters and learning rate."""
     rng = np.random.default_rng(1)
     X = rng.standard_normal((240, 6))
     y = (X[:, 0] - X[:, 2] > 0).astype(int)
@@ -104,12 +118,8 @@ def test_results_do_not_depend_on_epochs_per_call(monkeypatch, params):
     runs.append(fit())
     monkeypatch.setattr(solver, "BLOCK_SECONDS", 1e9)  # all epochs in one call
     runs.append(fit())
-    draw = solver.ShuffleWords.draw
-    # one epoch's worth of words per call: ST_NEED_WORDS mid-block
-    monkeypatch.setattr(solver.ShuffleWords, "draw", lambda self, n: draw(self, 1))
-    runs.append(fit())
     draws = [run._random_state.random_sample() for run in runs]
-    assert draws[1:] == draws[:1] * 2  # the stream left at the same place
+    assert draws[1] == draws[0]  # the stream left at the same place
     first = runs[0]
     for other in runs[1:]:
         assert _weights(other) == _weights(first)

@@ -47,13 +47,13 @@ F_BEST_SCORE = 7
 F_NO_IMPROVE = 8  # _no_improvement_count
 F_TOL = 9
 F_N_ITER_NO_CHANGE = 10
-F_RAW_POS = 11  # next unused word of the shuffle's random words
+F_MT_POS = 11  # the shuffle's MT19937 position (shuffle.py), 0-624
 F_STATUS = 12
 F_DIVERGED_BATCH = 13  # with ST_DIVERGED: the batch, 0-based
 N_FIT = 14
 
 # fit[F_STATUS]: how a call ended
-ST_RUNNING, ST_MAX_ITER, ST_STOPPED, ST_DIVERGED, ST_NEED_WORDS = range(5)
+ST_RUNNING, ST_MAX_ITER, ST_STOPPED, ST_DIVERGED = range(4)
 
 # curve[] columns, one row per epoch; C_EVENT values EV_*
 C_LOSS, C_SCORE, C_EVENT, C_LR = range(4)

@@ -45,13 +45,12 @@ from .epochs import (
     F_DIVERGED_BATCH,
     F_DONE,
     F_EPOCHS,
-    F_RAW_POS,
+    F_MT_POS,
     F_SQNORM,
     F_STATUS,
     F_T,
     SCORE_TRAINING_LOSS,
     ST_DIVERGED,
-    ST_NEED_WORDS,
     ST_RUNNING,
     end_epoch,
     validation_score,
@@ -71,7 +70,7 @@ from .optimizers import (
     step_chunk,
 )
 from .reduce import column_sum
-from .shuffle import legacy_shuffle, words_needed
+from .shuffle import legacy_shuffle
 from .sparse import (
     batch_input,
     batch_rows,
@@ -254,14 +253,15 @@ def run_task(
 @parallel_kernel
 def train_epochs(
     theta, opt, G, acts, deltas, work, sums, xb, yb, swb, X, Y, sw, order, layout,
-    codes, hp, batch_size, fit, curve, words, best, X_val, Y_val, sw_val, P_val,
+    codes, hp, batch_size, fit, curve, mt_key, best, X_val, Y_val, sw_val, P_val,
     order_val, task_addr, task_key,
 ):  # fmt: skip
     """Up to fit[F_EPOCHS] epochs of mini-batch training, with scikit-learn's
     per-epoch bookkeeping (epochs.py), entirely in compiled code.
 
-    Each epoch first shuffles ``order`` in place (codes[C_SHUFFLE]; the
-    RandomState's words in ``words`` from fit[F_RAW_POS] on, see shuffle.py),
+    Each epoch first shuffles ``order`` in place (codes[C_SHUFFLE]; drawn from
+    the RandomState's MT19937 state ``mt_key`` at position fit[F_MT_POS], both
+    advanced in place, see shuffle.py),
     then trains on the batches order[0:B], order[B:2B], ...: phase 0 (row
     chunks: gather, forward, loss, backward), phase 1 (the step), each a set of
     tasks run in parallel when codes[C_PARALLEL] / codes[C_STEP_PARALLEL] say so
@@ -280,8 +280,7 @@ def train_epochs(
     + 0.5 * alpha * sqnorm / sw_sum.
 
     A call ends (fit[F_STATUS]) after fit[F_EPOCHS] epochs (ST_RUNNING), at
-    max_iter or a stop (ST_MAX_ITER, ST_STOPPED), before an epoch whose shuffle
-    needs more words than ``words`` holds (ST_NEED_WORDS), or when a batch's
+    max_iter or a stop (ST_MAX_ITER, ST_STOPPED), or when a batch's
     loss or the coefficients' squared norm after its step is not finite
     (ST_DIVERGED, the batch in fit[F_DIVERGED_BATCH]: without early stopping
     right after that batch, theta and opt then garbage for the caller to
@@ -321,16 +320,13 @@ def train_epochs(
     n_val_batches = (n_val + batch_size - 1) // batch_size if validate else 0
     n_slices = n_chunks_jit(theta.shape[0])
     alpha = hp[H_ALPHA]
-    pos = np.int64(fit[F_RAW_POS])
+    pos = np.int64(fit[F_MT_POS])
     fit[F_STATUS] = ST_RUNNING
     fit[F_DONE] = 0.0
     n_epochs = 1 if one_pass else np.int64(fit[F_EPOCHS])
     for epoch in range(n_epochs):
         if codes[C_SHUFFLE] != 0 and not one_pass:
-            if words_needed(n, words, pos) < 0:
-                fit[F_STATUS] = ST_NEED_WORDS
-                break
-            pos = legacy_shuffle(order, words, pos)
+            pos = legacy_shuffle(order, mt_key, pos)
         accumulated = 0.0
         diverged = -1
         b = 0
@@ -425,5 +421,5 @@ def train_epochs(
             break
     fit[F_T] = t
     fit[F_SQNORM] = sqnorm
-    fit[F_RAW_POS] = pos
+    fit[F_MT_POS] = pos
     return 0

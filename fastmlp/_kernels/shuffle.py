@@ -8,15 +8,16 @@ Fisher-Yates over i = n-1, ..., 1, each swap partner drawn by
 i, rejected while > i. Applying the same swaps to ``sample_idx`` in place gives
 ``sample_idx[perm]``.
 
-The words themselves come from the same RandomState, drawn in Python in bulk by
-``rs.randint(0, 2**32, size=k, dtype=np.uint32)`` (for that full range NumPy
-returns the generator's next 32-bit outputs unchanged, in order); the solver then
-rewinds the RandomState to just after the words actually used
-(_solver.ShuffleWords), so the stream is where scikit-learn's would be. That costs
-about 1.4 words per row per epoch, against ~100 us of Python per
-``sklearn.utils.shuffle`` call (input validation and dataframe checks), which
-was most of a small fit's time.
+The 32-bit words are generated here, by MT19937 from the RandomState's own
+state (``get_state()``'s key and position; the solver writes the advanced state
+back with ``set_state``), so the stream continues where scikit-learn's would:
+NumPy's legacy RandomState draws them with the same twist and tempering. No
+words are drawn in Python and nothing is rewound; each epoch costs ~1.4 words a
+row, against ~100 us of Python per ``sklearn.utils.shuffle`` call (input
+validation and dataframe checks), which was most of a small fit's time.
 """
+
+import numpy as np
 
 from .._jit import inline_kernel
 
@@ -34,34 +35,45 @@ def _interval_mask(i):
     return mask
 
 
-@inline_kernel
-def words_needed(n, raw, pos):
-    """How many words from raw[pos:] shuffling n items takes, or -1 if raw runs
-    out first (the draws are rejection sampled, so only a dry run tells)."""
-    p = pos
-    for i in range(n - 1, 0, -1):
-        mask = _interval_mask(i)
-        while True:
-            if p >= raw.shape[0]:
-                return -1
-            v = raw[p] & mask
-            p += 1
-            if v <= i:
-                break
-    return p - pos
+MT_N, MT_M = 624, 397  # MT19937's state length and shift
 
 
 @inline_kernel
-def legacy_shuffle(order, raw, pos):
-    """Shuffle ``order`` in place as ``RandomState.shuffle`` would, with the
-    generator's words raw[pos:] (uint32); returns the position after the last
-    word used. raw must hold enough words (``words_needed``)."""
+def _mt_twist(key):
+    """Regenerate the 624-word state in place (NumPy's mt19937_gen)."""
+    for i in range(MT_N):
+        y = (np.int64(key[i]) & 0x80000000) | (
+            np.int64(key[(i + 1) % MT_N]) & 0x7FFFFFFF
+        )
+        mag = 0x9908B0DF if y & 1 else 0
+        key[i] = np.uint32(np.int64(key[(i + MT_M) % MT_N]) ^ (y >> 1) ^ mag)
+
+
+@inline_kernel
+def mt_next32(key, pos):
+    """(next 32-bit output, new position) of the MT19937 state ``key`` (uint32,
+    624) at position ``pos`` (0-624, as RandomState.get_state reports it)."""
+    if pos >= MT_N:
+        _mt_twist(key)
+        pos = 0
+    y = np.int64(key[pos])
+    y ^= y >> 11
+    y ^= (y << 7) & 0x9D2C5680
+    y ^= (y << 15) & 0xEFC60000
+    y ^= y >> 18
+    return y, pos + 1
+
+
+@inline_kernel
+def legacy_shuffle(order, key, pos):
+    """Shuffle ``order`` in place as ``RandomState.shuffle`` would, drawing from
+    the MT19937 state ``key`` at position ``pos``; returns the new position."""
     p = pos
     for i in range(order.shape[0] - 1, 0, -1):
         mask = _interval_mask(i)
         while True:
-            v = raw[p] & mask
-            p += 1
+            word, p = mt_next32(key, p)
+            v = word & mask
             if v <= i:
                 break
         j = v
