@@ -598,6 +598,14 @@ def _replay(est, curve, n_samples, early_stopping, progress):
     """The epochs of one train_epochs call (rows of ``curve``) into the
     estimator's attributes and the progress lines, as scikit-learn's loop
     records each epoch."""
+    if not progress.verbose and not early_stopping:  # nothing to print
+        losses = list(curve[:, E.C_LOSS])  # np.float64 items, as scikit-learn's
+        if losses:
+            est.n_iter_ += len(losses)
+            est.t_ += n_samples * len(losses)
+            est.loss_ = losses[-1]
+            est.loss_curve_.extend(losses)
+        return
     for loss, score, event, lr in curve:
         est.n_iter_ += 1
         est.loss_ = np.float64(loss)
