@@ -97,3 +97,51 @@ def test_parallel_kernels_load_from_cache_in_a_fresh_process():
     assert digest == expected.hexdigest()
     assert np.isfinite(ns["est"].loss_)
     assert isinstance(ns["est"], MLPClassifier)
+
+
+FRESH_VS_CACHED = """
+import hashlib, warnings
+import numpy as np
+from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
+warnings.simplefilter("ignore", ConvergenceWarning)
+from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp._kernels import network
+X, y = load_iris(return_X_y=True)
+X = StandardScaler().fit_transform(X)
+fits = [
+    MLPClassifier(solver="sgd", max_iter=30, n_jobs=1, random_state=0).fit(X, y),
+    MLPClassifier(solver="sgd", activation="tanh", max_iter=30, random_state=0).fit(X, y),
+    MLPClassifier(max_iter=30, random_state=0).fit(X, y),
+    MLPRegressor(solver="sgd", max_iter=30, random_state=0).fit(X[:, 1:], X[:, 0]),
+]
+print(sum(network.train_epochs.stats.cache_hits.values()),
+      *[hashlib.sha1(b"".join(a.tobytes() for a in m.coefs_ + m.intercepts_)).hexdigest()
+        for m in fits])
+"""
+
+
+def test_fresh_compile_and_cache_load_train_the_same_bits(tmp_path):
+    """The process that compiles the kernels and every later one that loads them
+    from the cache train bit-identical weights. (A kernel called from run_task
+    exists twice once compiled, on its own and linked into run_task, and the two
+    copies were optimised differently: the compiling process ran one and later
+    processes the other, and SGD fits differed in the last bits.)"""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
+    env.pop("NUMBA_CACHE_DIR", None)
+    env["XDG_CACHE_HOME"] = str(tmp_path)  # an empty per-user cache
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", FRESH_VS_CACHED],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=900,
+        ).stdout.split()
+        for _ in range(2)
+    ]
+    (hits_fresh, *fresh), (hits_cached, *cached) = runs
+    assert int(hits_fresh) == 0 and int(hits_cached) > 0  # compiled, then loaded
+    assert cached == fresh

@@ -107,7 +107,7 @@ def _sum_parts(G, n_parts, lo, hi):
             g0[k] += gc[k]
 
 
-@kernel
+@inline_kernel
 def step_chunk(theta, opt, G, n_parts, c, n_coef, solver, hp, sw_sum, lr):
     """Chunk c of one update: G[0] += G[1] + ... + G[n_parts - 1] over the chunk,
     then the solver's step on it. Returns the chunk's share of ||coefs||^2 after
@@ -116,7 +116,14 @@ def step_chunk(theta, opt, G, n_parts, c, n_coef, solver, hp, sw_sum, lr):
     theta (n_params,); opt (2, n_params): SGD velocity in opt[0], Adam's m, v in
     opt[0], opt[1]; G (>= n_parts, n_params) raw gradient sums of the batch's
     row chunks; hp the H_* array; ``lr`` the step size of this update (Adam's
-    bias-corrected lr_t)."""
+    bias-corrected lr_t).
+
+    Inlined (Numba IR) into its callers rather than a kernel of its own: as a
+    kernel it existed twice once run_task was compiled, on its own and linked
+    into run_task, and the two copies were optimised differently (reassociated
+    SGD updates); the compiling process ran one and processes that load
+    run_task from the cache ran the other, so SGD weights differed in the last
+    bits between the first run and later ones (tests/test_cache.py)."""
     lo, mid, hi = _chunk_bounds(c, theta.shape[0], n_coef)
     _sum_parts(G, n_parts, lo, hi)
     if solver == SOLVER_NONE:
