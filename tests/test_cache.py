@@ -27,6 +27,23 @@ est = MLPClassifier((16,), max_iter=3, batch_size=64, n_jobs=2,
 """
 
 
+def _python_output(script, cache_home=None):
+    """The words ``script`` prints, run by a new interpreter with the JIT on;
+    with ``cache_home``, the per-user kernel cache lives there."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
+    if cache_home is not None:
+        env.pop("NUMBA_CACHE_DIR", None)
+        env["XDG_CACHE_HOME"] = str(cache_home)
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    ).stdout.split()
+
+
 def test_stale_cache_is_emptied_once_and_only_on_change(tmp_path, monkeypatch):
     monkeypatch.setattr(_cache, "_fresh_folders", set())
     names = (
@@ -83,15 +100,7 @@ def test_parallel_kernels_load_from_cache_in_a_fresh_process():
               hashlib.sha1(b"".join(c.tobytes() for c in est.coefs_)).hexdigest())
         """
     )
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    ).stdout.split()
+    out = _python_output(script)
     hits, misses, digest = int(out[0]), int(out[1]), out[2]
     assert (hits, misses) == (1, 0)
     assert digest == expected.hexdigest()
@@ -128,20 +137,8 @@ def test_fresh_compile_and_cache_load_train_the_same_bits(tmp_path):
     exists twice once compiled, on its own and linked into run_task, and the two
     copies were optimised differently: the compiling process ran one and later
     processes the other, and SGD fits differed in the last bits.)"""
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
-    env.pop("NUMBA_CACHE_DIR", None)
-    env["XDG_CACHE_HOME"] = str(tmp_path)  # an empty per-user cache
-    runs = [
-        subprocess.run(
-            [sys.executable, "-c", FRESH_VS_CACHED],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=900,
-        ).stdout.split()
-        for _ in range(2)
-    ]
+    # An empty per-user cache of its own: the first run compiles, the second loads.
+    runs = [_python_output(FRESH_VS_CACHED, cache_home=tmp_path) for _ in range(2)]
     (hits_fresh, *fresh), (hits_cached, *cached) = runs
     assert int(hits_fresh) == 0 and int(hits_cached) > 0  # compiled, then loaded
     assert cached == fresh
