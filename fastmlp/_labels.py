@@ -17,18 +17,23 @@ import numpy as np
 from sklearn.preprocessing import LabelBinarizer
 
 
-def _fast_classes(y):
-    """(y_type, classes) as LabelBinarizer.fit finds them for ``y``, or None
-    when ``y`` is not a 1-D NumPy array of integral numbers."""
+def _integral_1d(y):
+    """Whether ``y`` is a non-empty 1-D NumPy array of integers, booleans or
+    integral floats (the labels the fast path handles)."""
     if type(y) is not np.ndarray or y.ndim != 1 or y.shape[0] == 0:
-        return None
+        return False
     kind = y.dtype.kind
     if kind == "f":
         # type_of_target's test for integral floats (y is finite here:
         # validate_data checked it).
-        if np.any(y != y.astype(np.int64).astype(y.dtype)):
-            return None
-    elif kind not in "iub":
+        return not np.any(y != y.astype(np.int64).astype(y.dtype))
+    return kind in "iub"
+
+
+def _fast_classes(y):
+    """(y_type, classes) as LabelBinarizer.fit finds them for ``y``, or None
+    when ``y`` is not one of the labels ``_integral_1d`` accepts."""
+    if not _integral_1d(y):
         return None
     classes = np.unique(y)
     return ("multiclass" if classes.shape[0] > 2 else "binary"), classes
@@ -49,13 +54,13 @@ def binarize_labels(y):
 
 def transform_labels(binarizer, y):
     """``binarizer.transform(y).astype(bool)``, directly for the labels
-    ``_fast_classes`` accepts whose values are all in ``binarizer.classes_``
+    ``_integral_1d`` accepts whose values are all in ``binarizer.classes_``
     (label_binarize's output: one column per class, one column ``y ==
     classes_[1]`` for two classes, zeros for one)."""
     classes = binarizer.classes_
     if (
         binarizer.y_type_ not in ("binary", "multiclass")
-        or _fast_classes(y) is None
+        or not _integral_1d(y)
         or classes.dtype.kind not in "iubf"
     ):
         return binarizer.transform(y).astype(bool)
