@@ -513,6 +513,7 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
                       E.N_CURVE))  # fmt: skip
     shuffle = ShuffleState(rs) if est.shuffle else None
     mt_key = np.zeros(0, dtype=np.uint32) if shuffle is None else shuffle.key
+    fit[E.F_MT_POS] = 0 if shuffle is None else shuffle.pos  # advanced by each call
     # partial_fit trains one epoch per call: scikit-learn's line, never a bar.
     progress = Progress(bool(est.verbose) if incremental else est.verbose, est.max_iter)
 
@@ -528,7 +529,6 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
         while status == E.ST_RUNNING and not interrupt.requested:
             block = min(block, est.max_iter - est.n_iter_, curve.shape[0])
             fit[E.F_EPOCHS] = block
-            fit[E.F_MT_POS] = 0 if shuffle is None else shuffle.pos
             if codes[C_SCHEDULE] == E.LR_INVSCALING:  # scikit-learn's arithmetic
                 for e in range(block):
                     t_end = est.t_ + (e + 1) * n_samples
