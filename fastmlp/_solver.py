@@ -26,7 +26,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.optimize import _check_optimize_result
 
 from ._kernels import epochs as E
-from ._kernels import gemm, optimizers
+from ._kernels import gemm, optimizers, team
 from ._kernels.indirect import kernel_address
 from ._kernels.jacobian import input_jacobian, jacobian_block
 from ._kernels.network import (
@@ -38,6 +38,7 @@ from ._kernels.network import (
     C_SHUFFLE,
     C_SOLVER,
     C_STEP_PARALLEL,
+    C_TEAM,
     MODE_PREDICT,
     MODE_TRAIN,
     S_LOSS,
@@ -94,6 +95,12 @@ def use_parallel(n_rows, n_coef):
         and n_rows * n_coef >= PARALLEL_MIN_MACS
         and parallel_allowed()
     )
+
+
+def team_size():
+    """Threads in the calling fit's team (network.train_epochs): Numba's thread
+    count as numba_threads set it, or 1 where no parallel region may run."""
+    return numba.get_num_threads() if parallel_allowed() else 1
 
 
 def batch_split(batch_size):
@@ -215,13 +222,12 @@ def task_kernel(kind, verbose, theta, opt, buffers, X, Y, sw, idx, table, codes,
                 batch_size, fit, curve, mt_key, validation):  # fmt: skip
     """announced_address of ``run_task`` for train_epochs with these arrays (see
     network.run_task). Once per fit (tens of microseconds)."""
-    # Python values with the types of train_epochs's calls: phase, task, ...,
-    # start, stop, ..., sw_sum, lr; then train_epochs's own arguments.
-    _, X_val, _, _, P_val, order_val = validation
-    task_args = (0, 0, theta, opt, *buffers, X, Y, sw, idx, X_val, P_val, order_val,
-                 0, 0, table, codes, hp, 0.0, 0.0)  # fmt: skip
+    # Python values with the types of the calls: member, first task, end task,
+    # lead, then train_epochs's own arguments (without the address and key).
     epoch_args = (theta, opt, *buffers, X, Y, sw, idx, table, codes, hp, batch_size,
-                  fit, curve, mt_key, *validation, 0, 0)  # fmt: skip
+                  fit, curve, mt_key, *validation)  # fmt: skip
+    task_args = (0, 0, 0, 0, *epoch_args)
+    epoch_args = (*epoch_args, 0, 0)
     return announced_address(
         kind, run_task, task_args, train_epochs, epoch_args, theta.dtype,
         isinstance(X, CSRMatrix), verbose,
@@ -251,7 +257,7 @@ class Workspace:
     Buffers that a chunk of a split batch writes have a leading axis of n_split
     (G, acts, deltas, work), each chunk sized for ``chunk_rows`` rows; the
     gathered batch (xb, yb, swb) holds ``batch_rows`` rows. ``buffers`` is the
-    tuple train_epochs takes: G, acts, deltas, work, sums, xb, yb, swb. For
+    tuple train_epochs takes: G, acts, deltas, work, sums, xb, yb, swb, ctl. For
     prediction (``gradients=False``) G has no columns."""
 
     def __init__(
@@ -283,6 +289,10 @@ class Workspace:
         )
         # float64: the step's per-slice squared norms, per-chunk loss and weight sums
         self.sums = np.zeros((3, max(n_split, optimizers.n_chunks(layout.n_params))))
+        # the team's and the loop's state: room to split a phase into a few
+        # units per thread (every chunk, or slices of the step)
+        units = team.UNITS_PER_MEMBER * numba.config.NUMBA_NUM_THREADS
+        self.ctl = np.zeros(team.ctl_size(max(n_split, units)), dtype=np.int64)
         self.buffers = (
             self.G,
             self.acts,
@@ -292,6 +302,7 @@ class Workspace:
             self.xb,
             self.yb,
             self.swb,
+            self.ctl,
         )
 
     @classmethod
@@ -639,6 +650,7 @@ def training_codes(codes, est, layout, ws, early_stopping):
         parallel_ok and (ws.n_split > 1 or layout.n_params >= STEP_PARALLEL_MIN_PARAMS)
     )
     codes[C_CHUNK_ROWS] = ws.chunk_rows
+    codes[C_TEAM] = team_size()
     codes[C_MODE] = MODE_TRAIN
     codes[C_SOLVER] = SOLVER_ADAM if est.solver == "adam" else SOLVER_SGD
     schedule = {"invscaling": E.LR_INVSCALING, "adaptive": E.LR_ADAPTIVE}
@@ -676,6 +688,7 @@ def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype)
         codes[C_PARALLEL] and layout.n_params >= STEP_PARALLEL_MIN_PARAMS
     )
     codes[C_CHUNK_ROWS] = chunk_rows
+    codes[C_TEAM] = team_size()
     codes[C_MODE] = MODE_TRAIN
     codes[C_SOLVER] = SOLVER_NONE
     hp = np.zeros(N_HP)
@@ -771,6 +784,7 @@ def predict_raw(theta, layout, X, codes, dtype):
     codes[C_PARALLEL] = int(parallel)
     codes[C_STEP_PARALLEL] = 0
     codes[C_CHUNK_ROWS] = rows
+    codes[C_TEAM] = team_size()
     codes[C_MODE] = MODE_PREDICT
     opt = np.empty((2, 0), dtype=dtype)
     Xk = kernel_input(X, dtype)

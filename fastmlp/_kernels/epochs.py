@@ -1,7 +1,7 @@
 """The epoch loop's bookkeeping, in compiled code: scikit-learn's
 ``_fit_stochastic`` after each epoch, so that many epochs run per call.
 
-After an epoch's batches (network.train_epochs), in this order, as scikit-learn:
+After an epoch's batches (network.train_epochs, loop.py), in this order, as scikit-learn:
   1. loss_ = accumulated batch loss / n; n_iter_ += 1; loss curve (the caller
      counts t_ when it replays the curve);
   2. the no-improvement counter: on the training loss (``best_loss_ - tol``), or
@@ -50,7 +50,13 @@ F_N_ITER_NO_CHANGE = 10
 F_MT_POS = 11  # the shuffle's MT19937 position (shuffle.py), 0-624
 F_STATUS = 12
 F_DIVERGED_BATCH = 13  # with ST_DIVERGED: the batch, 0-based
-N_FIT = 14
+# Within a call, between phases (loop.py): the epoch's summed batch losses
+# (times rows), the last batch's objective, weight sum and step size.
+F_ACCUM = 14
+F_BATCH_LOSS = 15
+F_SW_SUM = 16
+F_STEP_LR = 17
+N_FIT = 18
 
 # fit[F_STATUS]: how a call ended
 ST_RUNNING, ST_MAX_ITER, ST_STOPPED, ST_DIVERGED = range(4)

@@ -13,27 +13,31 @@ Maths (per mini-batch of nb rows, layers l = 0 .. L-1):
             dU_{l-1} = (dU_l W_l^T) * f'_{l-1}(H_{l-1})
 The raw sums dW_l, db_l go to ``graw``; the optimizer step applies alpha and 1/sw_sum.
 
-Parallel structure, and why it is this one: every kernel below ``train_epochs`` is
-serial. A batch runs as two phases of tasks, each phase one parallel region:
+Parallel structure, and why it is this one: every kernel below ``run_task`` is
+serial. A batch runs as two phases of tasks:
   phase 0  one task per row chunk of the batch: gather, forward, loss, backward
            into the chunk's own buffers (G[c], acts[c], deltas[c], work[c]);
   phase 1  one task per CHUNK-element slice of theta: add the chunks' gradients
            in chunk order and apply the solver's step (optimizers.step_chunk).
-Both phases go through the *same* ``prange`` loop (``run_task`` with a phase
-code), so the whole training loop has one parfor body: Numba compiles each
-parfor body as a separate function, with everything it calls, and that was most
-of the cold-start time when every GEMM, activation and step had its own. The
+``run_task`` runs a phase's tasks and, for whoever completes a phase, the
+bookkeeping up to the next (loop.py). One call of ``train_epochs`` is one
+parallel region at most: a team of threads that takes the tasks of split
+phases from a shared counter (team.py), with no fork/join per batch and no
+thread waiting for a given other one. All of run_task is compiled once, on its
+own, and called by address (indirect.py): Numba compiles each parfor body as a
+separate function, with everything it calls, and that was most of the
+cold-start time when every GEMM, activation and step had its own. The
 chunking depends on the batch size only, so the weights are bit-identical for
-any thread count and for the serial branch (a process that must not enter a
-parallel region takes it; see _threads.parallel_allowed).
+any team size and for a team of one (a process that must not enter a parallel
+region has one; see _threads.parallel_allowed).
 
-Early stopping's validation outputs are PHASE_VALIDATE tasks of the same loop
-after each epoch's batches. The same kernel also predicts (codes[C_MODE] =
-MODE_PREDICT: PHASE_PREDICT tasks only, each a block of rows whose outputs go
-to ``Y``) and computes L-BFGS's full-batch gradient (solver SOLVER_NONE: phase 1
-only sums the chunks' gradients into G[0]), so a fit, a predict and an L-BFGS
-fit of one dtype and input kind share one compiled kernel. Nothing here
-allocates: every buffer is passed in, sized once per fit (_solver.Workspace).
+Early stopping's validation outputs are PHASE_VALIDATE tasks after each
+epoch's batches. The same kernel also predicts (codes[C_MODE] = MODE_PREDICT:
+PHASE_PREDICT tasks only, each a block of rows whose outputs go to ``Y``) and
+computes L-BFGS's full-batch gradient (solver SOLVER_NONE: phase 1 only sums
+the chunks' gradients into G[0]), so a fit, a predict and an L-BFGS fit of one
+dtype and input kind share one compiled kernel. Nothing here allocates: every
+buffer is passed in, sized once per fit (_solver.Workspace).
 """
 
 import numpy as np
@@ -41,59 +45,54 @@ from numba import prange
 
 from .._jit import inline_kernel, kernel, parallel_kernel
 from .activations import activation_backward, bias_activation_forward
-from .epochs import (
-    F_DIVERGED_BATCH,
-    F_DONE,
-    F_EPOCHS,
-    F_MT_POS,
-    F_SQNORM,
-    F_STATUS,
-    F_T,
-    SCORE_TRAINING_LOSS,
-    ST_DIVERGED,
-    ST_RUNNING,
-    end_epoch,
-    validation_score,
-)
+from .epochs import F_STEP_LR, F_SW_SUM
 from .gemm import matmul_nn, matmul_nt, matmul_tn
 from .indirect import call_kernel
-from .losses import loss_forward_backward
-from .optimizers import (
-    H_ALPHA,
-    H_BETA_1,
-    H_BETA_2,
-    H_LR,
-    SOLVER_ADAM,
-    SOLVER_NONE,
-    n_chunks_jit,
-    squared_norm,
-    step_chunk,
+from .loop import (  # noqa: F401  (the codes are part of this module's API)
+    C_ACT,
+    C_CHUNK_ROWS,
+    C_LOSS,
+    C_MODE,
+    C_OUT,
+    C_PARALLEL,
+    C_SCHEDULE,
+    C_SCORING,
+    C_SHUFFLE,
+    C_SOLVER,
+    C_STEP_PARALLEL,
+    C_TEAM,
+    L_N_PARTS,
+    L_SCRATCH,
+    L_START,
+    L_STOP,
+    MODE_PREDICT,
+    MODE_TRAIN,
+    N_CODES,
+    PHASE_BEGIN,
+    PHASE_CHUNKS,
+    PHASE_DONE,
+    PHASE_PREDICT,
+    PHASE_PROBE,
+    PHASE_STEP,
+    PHASE_VALIDATE,
+    S_LOSS,
+    S_PARTIAL,
+    S_WEIGHT,
+    advance,
 )
+from .losses import loss_forward_backward
+from .optimizers import step_chunk
 from .reduce import column_sum
-from .shuffle import legacy_shuffle
 from .sparse import (
     batch_input,
     batch_rows,
     input_forward,
     input_weight_grad,
 )
+from .team import L_PHASE, L_TASKS, L_UNITS, publish, team_member
 from .views import view1d, view2d
 
 W_OFF, B_OFF, FAN_IN, FAN_OUT, A_OFF = 0, 1, 2, 3, 4
-
-# codes[] entries: activations, loss, solver; whether phase 0 (row chunks) and
-# phase 1 (the step) run their tasks in parallel; rows per chunk; the mode.
-C_ACT, C_OUT, C_LOSS, C_SOLVER, C_PARALLEL, C_STEP_PARALLEL, C_CHUNK_ROWS = range(7)
-# The epoch loop's codes (epochs.py): the learning-rate schedule, what the
-# stopping rule watches, whether each epoch shuffles.
-C_MODE, C_SCHEDULE, C_SCORING, C_SHUFFLE = 7, 8, 9, 10
-N_CODES = 11
-MODE_TRAIN, MODE_PREDICT = 0, 1
-PHASE_CHUNKS, PHASE_STEP, PHASE_PROBE, PHASE_PREDICT, PHASE_VALIDATE = range(5)
-
-# Rows of the float64 ``sums`` buffer: the step's per-slice squared norms, and
-# each row chunk's weighted loss sum and weight sum.
-S_PARTIAL, S_LOSS, S_WEIGHT = 0, 1, 2
 
 
 @inline_kernel
@@ -194,83 +193,115 @@ def predict_chunk(acts, work, xb, X, Y, idx, start, r0, r1, theta, layout, codes
 
 @kernel
 def run_task(
-    phase, task, theta, opt, G, acts, deltas, work, sums, xb, yb, swb, X, Y, sw,
-    idx, X_val, P_val, order_val, start, stop, layout, codes, hp, sw_sum, lr,
+    member, first, end, lead, theta, opt, G, acts, deltas, work, sums, xb, yb, swb,
+    ctl, X, Y, sw, order, layout, codes, hp, batch_size, fit, curve, mt_key, best,
+    X_val, Y_val, sw_val, P_val, order_val,
 ):  # fmt: skip
-    """One task of a batch idx[start:stop] (see the module docstring).
+    """Tasks first .. end - 1 of the phase in ctl[L_PHASE]; then, if
+    ``lead`` (the caller completed the phase), the loop's bookkeeping up to the
+    next phase (loop.advance), running every phase that is not split among the
+    team itself, until one that is (or PHASE_DONE) is left in ctl for the team
+    to publish. PHASE_PROBE: nothing (train_epochs checks that it can call
+    this kernel). ``member`` is the caller's place in the team.
 
-    PHASE_CHUNKS: row chunk ``task`` (rows of codes[C_CHUNK_ROWS]) is gathered
-    into its rows of xb, yb, swb and run forward and backward into G[task],
-    acts[task], deltas[task], work[task]; its weighted loss and weight sums go
-    to sums[S_LOSS, task], sums[S_WEIGHT, task].
-    PHASE_PREDICT: row chunk ``task`` is gathered and run forward only, its
-    outputs written to Y[idx[row]]; PHASE_VALIDATE: the same with X_val,
-    P_val, order_val (early stopping's validation outputs).
-    PHASE_STEP: slice ``task`` of theta is updated (optimizers.step_chunk) and
-    its squared norm written to sums[S_PARTIAL, task].
-    PHASE_PROBE: nothing (train_epochs checks that it can call this kernel).
+    The tasks, for the batch order[start:stop] in ctl: PHASE_CHUNKS, row chunk
+    ``task`` (rows of codes[C_CHUNK_ROWS]) gathered into its rows of xb, yb,
+    swb and run forward and backward into G[task], its weighted loss and
+    weight sums to sums[S_LOSS, task], sums[S_WEIGHT, task]; PHASE_PREDICT,
+    the chunk forward only, its outputs to Y[order[row]]; PHASE_VALIDATE, the
+    same with X_val, P_val, order_val (early stopping's validation outputs);
+    PHASE_STEP, slice ``task`` of theta updated, its squared norm to
+    sums[S_PARTIAL, task].
 
-    train_epochs calls this kernel through its address (indirect.py): the
-    argument types must be the ones _solver.task_kernel compiles it for."""
-    if phase == PHASE_PROBE:
+    Every floating-point operation of training runs here, in this one compiled
+    function, whichever thread calls it: that is what makes the weights
+    bit-identical for any team size. train_epochs and the team call it through
+    its address (indirect.py): the argument types must be the ones
+    _solver.task_kernel compiles it for."""
+    if ctl[L_PHASE] == PHASE_PROBE:
         return
     chunk_rows = codes[C_CHUNK_ROWS]
-    nb = stop - start
-    if phase == PHASE_STEP:
-        n_parts = (nb + chunk_rows - 1) // chunk_rows
-        sums[S_PARTIAL, task] = step_chunk(
-            theta, opt, G, n_parts, task, layout[0, B_OFF], codes[C_SOLVER], hp,
-            sw_sum, lr,
+    while True:
+        phase = ctl[L_PHASE]
+        start = ctl[L_START]
+        nb = ctl[L_STOP] - start
+        # Scratch (activations, deltas, GEMM work) per member, so it stays in
+        # the member's cache whichever chunks it runs (set_phase lets only
+        # members with a set of their own take part in split phases); only G
+        # keeps a slot per chunk (the step adds them in chunk order).
+        slot = member if member < acts.shape[0] else 0
+        # The tasks are written out here rather than in an inlined function:
+        # each array argument of an inlined call costs a reference count
+        # increment and decrement (atomic), ~0.6 us per W4 step in all.
+        for task in range(first, end):
+            r0 = task * chunk_rows
+            r1 = min(r0 + chunk_rows, nb)
+            if phase == PHASE_STEP:
+                # slice ``task`` of theta (optimizers.step_chunk); its ||.||^2
+                sums[S_PARTIAL, task] = step_chunk(
+                    theta, opt, G, ctl[L_N_PARTS], task, layout[0, B_OFF],
+                    codes[C_SOLVER], hp, fit[F_SW_SUM], fit[F_STEP_LR],
+                )  # fmt: skip
+            elif phase == PHASE_PREDICT:
+                # rows order[start + r0:start + r1] forward, outputs to Y
+                predict_chunk(
+                    acts[slot], work[slot], xb, X, Y, order, start, r0, r1, theta,
+                    layout, codes,
+                )  # fmt: skip
+            elif phase == PHASE_VALIDATE:
+                # the same with early stopping's X_val, P_val, order_val
+                predict_chunk(
+                    acts[slot], work[slot], xb, X_val, P_val, order_val, start, r0,
+                    r1, theta, layout, codes,
+                )  # fmt: skip
+            else:  # PHASE_CHUNKS: gather, forward, loss, backward into G[task]
+                Xc = batch_input(xb[r0:r1], X, order, start + r0, start + r1)
+                sums[S_WEIGHT, task] = gather_targets(
+                    yb[r0:r1], swb[r0:r1], Y, sw, order, start + r0, start + r1
+                )
+                sums[S_LOSS, task] = forward_backward(
+                    G[task], acts[slot], deltas[slot], work[slot], Xc, yb[r0:r1],
+                    swb[r0:r1], theta, layout, codes[C_ACT], codes[C_OUT],
+                    codes[C_LOSS],
+                )  # fmt: skip
+        if lead == 0:
+            return
+        advance(
+            theta, sums, order, layout, codes, hp, batch_size, fit, curve, mt_key,
+            best, Y_val, sw_val, P_val, order_val, ctl,
         )  # fmt: skip
-        return
-    r0 = task * chunk_rows
-    r1 = min(r0 + chunk_rows, nb)
-    # Scratch (activations, deltas, GEMM work) per chunk when chunks run in
-    # parallel; run serially, every chunk reuses the first one's, which stays in
-    # cache. Only G keeps a slot per chunk (the step adds them in chunk order).
-    slot = task if codes[C_PARALLEL] != 0 else 0
-    if phase == PHASE_PREDICT:
-        predict_chunk(
-            acts[slot], work[slot], xb, X, Y, idx, start, r0, r1, theta, layout, codes
-        )
-        return
-    if phase == PHASE_VALIDATE:
-        predict_chunk(
-            acts[slot], work[slot], xb, X_val, P_val, order_val, start, r0, r1,
-            theta, layout, codes,
-        )  # fmt: skip
-        return
-    Xc = batch_input(xb[r0:r1], X, idx, start + r0, start + r1)
-    sums[S_WEIGHT, task] = gather_targets(
-        yb[r0:r1], swb[r0:r1], Y, sw, idx, start + r0, start + r1
-    )
-    sums[S_LOSS, task] = forward_backward(
-        G[task], acts[slot], deltas[slot], work[slot], Xc, yb[r0:r1], swb[r0:r1],
-        theta, layout, codes[C_ACT], codes[C_OUT], codes[C_LOSS],
-    )  # fmt: skip
+        if ctl[L_PHASE] == PHASE_DONE or ctl[L_UNITS] > 1:
+            return
+        first = 0
+        end = ctl[L_TASKS]
 
 
 @parallel_kernel
 def train_epochs(
-    theta, opt, G, acts, deltas, work, sums, xb, yb, swb, X, Y, sw, order, layout,
-    codes, hp, batch_size, fit, curve, mt_key, best, X_val, Y_val, sw_val, P_val,
-    order_val, task_addr, task_key,
+    theta, opt, G, acts, deltas, work, sums, xb, yb, swb, ctl, X, Y, sw, order,
+    layout, codes, hp, batch_size, fit, curve, mt_key, best, X_val, Y_val, sw_val,
+    P_val, order_val, task_addr, task_key,
 ):  # fmt: skip
     """Up to fit[F_EPOCHS] epochs of mini-batch training, with scikit-learn's
-    per-epoch bookkeeping (epochs.py), entirely in compiled code.
+    per-epoch bookkeeping (epochs.py, loop.py), entirely in compiled code.
 
     Each epoch first shuffles ``order`` in place (codes[C_SHUFFLE]; drawn from
     the RandomState's MT19937 state ``mt_key`` at position fit[F_MT_POS], both
-    advanced in place, see shuffle.py),
-    then trains on the batches order[0:B], order[B:2B], ...: phase 0 (row
-    chunks: gather, forward, loss, backward), phase 1 (the step), each a set of
-    tasks run in parallel when codes[C_PARALLEL] / codes[C_STEP_PARALLEL] say so
-    and there is more than one task (see the module docstring). With early
-    stopping (codes[C_SCORING] not SCORE_TRAINING_LOSS) the network then
-    predicts X_val[order_val] into P_val, in the same tasks, and scores it
-    against Y_val, sw_val; the best weights are copied to ``best``. Then
-    epochs.end_epoch: the loss curve, the no-improvement counter, the
-    learning-rate schedule (hp[H_LR] is the current learning rate), stopping.
+    advanced in place, see shuffle.py), then trains on the batches
+    order[0:B], order[B:2B], ...: a phase of row chunks (gather, forward, loss,
+    backward), then the step. With early stopping (codes[C_SCORING] not
+    SCORE_TRAINING_LOSS) the network then predicts X_val[order_val] into P_val
+    and scores it against Y_val, sw_val; the best weights are copied to
+    ``best``. Then epochs.end_epoch: the loss curve, the no-improvement
+    counter, the learning-rate schedule (hp[H_LR] is the current learning
+    rate), stopping.
+
+    The phases run as run_task calls (through its address ``task_addr``, with
+    ``task_key`` the checksum of its argument types, see indirect.py): all of
+    them in one call on one thread when codes[C_TEAM] is 1, else by a team of
+    codes[C_TEAM] threads in the one parallel region below (team.py), which
+    also decides nothing about the arithmetic. ``ctl`` (team.N_CTL int64) is
+    the team's and the loop's state, overwritten.
 
     theta (n_params,) updated in place; opt (2, n_params): SGD velocity in
     opt[0], Adam m, v in opt[0], opt[1]; the buffers as in _solver.Workspace;
@@ -290,136 +321,33 @@ def train_epochs(
     Two one-pass modes share this kernel (and its compiled code): solver
     SOLVER_NONE (L-BFGS's full-batch gradient: the chunks' raw gradients summed
     into G[0], their losses and weights left in sums) and codes[C_MODE] =
-    MODE_PREDICT (X's outputs written to Y[order], no training).
-
-    Tasks are ``run_task`` calls through its address ``task_addr`` (with
-    ``task_key`` the checksum of its argument types, see indirect.py): its code
-    is compiled once, not again inside this kernel and its parfor body. Returns
-    -2 and runs nothing if the key does not match the call sites' types, else 0."""
+    MODE_PREDICT (X's outputs written to Y[order], no training). Returns -2
+    and runs nothing if ``task_key`` does not match the call sites' types,
+    else 0."""
+    args = (
+        theta, opt, G, acts, deltas, work, sums, xb, yb, swb, ctl, X, Y, sw, order,
+        layout, codes, hp, batch_size, fit, curve, mt_key, best, X_val, Y_val,
+        sw_val, P_val, order_val,
+    )  # fmt: skip
     zero = np.intp(0)
-    if not call_kernel(
-        task_addr, task_key,
-        (np.intp(PHASE_PROBE), zero, theta, opt, G, acts, deltas, work, sums, xb,
-         yb, swb, X, Y, sw, order, X_val, P_val, order_val, zero, zero, layout,
-         codes, hp, 0.0, 0.0),
-    ):  # fmt: skip
+    for k in range(ctl.shape[0]):
+        ctl[k] = 0
+    ctl[L_PHASE] = PHASE_PROBE
+    if not call_kernel(task_addr, task_key, (zero, zero, zero, zero) + args):
         return -2
-    n_coef = layout[0, B_OFF]
-    sqnorm = fit[F_SQNORM]
-    if sqnorm < 0.0:
-        sqnorm = squared_norm(theta[:n_coef])
-    t = np.int64(fit[F_T])
-    n = order.shape[0]
-    chunk_rows = codes[C_CHUNK_ROWS]
-    predict = codes[C_MODE] == MODE_PREDICT
-    one_pass = predict or codes[C_SOLVER] == SOLVER_NONE
-    scoring = codes[C_SCORING]
-    validate = scoring != SCORE_TRAINING_LOSS and not one_pass
-    n_batches = (n + batch_size - 1) // batch_size
-    n_val = order_val.shape[0]
-    n_val_batches = (n_val + batch_size - 1) // batch_size if validate else 0
-    n_slices = n_chunks_jit(theta.shape[0])
-    alpha = hp[H_ALPHA]
-    pos = np.int64(fit[F_MT_POS])
-    fit[F_STATUS] = ST_RUNNING
-    fit[F_DONE] = 0.0
-    n_epochs = 1 if one_pass else np.int64(fit[F_EPOCHS])
-    for epoch in range(n_epochs):
-        if codes[C_SHUFFLE] != 0 and not one_pass:
-            pos = legacy_shuffle(order, mt_key, pos)
-        accumulated = 0.0
-        diverged = -1
-        b = 0
-        while b < n_batches + n_val_batches:
-            train = b < n_batches
-            if train:
-                start = b * batch_size
-                stop = min(start + batch_size, n)
-            else:
-                start = (b - n_batches) * batch_size
-                stop = min(start + batch_size, n_val)
-            nb = stop - start
-            n_parts = (nb + chunk_rows - 1) // chunk_rows
-            n_phases = 2 if train and not predict else 1
-            sw_sum = 0.0
-            lr = 0.0
-            batch_loss = 0.0
-            for phase_i in range(n_phases):
-                if n_phases == 1:
-                    phase = PHASE_PREDICT if train else PHASE_VALIDATE
-                    n_tasks = n_parts
-                    parallel = codes[C_PARALLEL] != 0
-                elif phase_i == 0:
-                    phase = PHASE_CHUNKS
-                    n_tasks = n_parts
-                    parallel = codes[C_PARALLEL] != 0
-                else:
-                    phase = PHASE_STEP
-                    loss_sum = 0.0
-                    for c in range(n_parts):
-                        loss_sum += sums[S_LOSS, c]
-                        sw_sum += sums[S_WEIGHT, c]
-                    batch_loss = loss_sum / sw_sum + 0.5 * alpha * sqnorm / sw_sum
-                    accumulated += batch_loss * nb
-                    if codes[C_SOLVER] == SOLVER_ADAM:
-                        t += 1
-                        lr = (
-                            hp[H_LR]
-                            * np.sqrt(1.0 - hp[H_BETA_2] ** t)
-                            / (1.0 - hp[H_BETA_1] ** t)
-                        )
-                    else:
-                        lr = hp[H_LR]
-                    n_tasks = n_slices
-                    parallel = codes[C_STEP_PARALLEL] != 0
-                # The one parfor of the training loop (see the module docstring).
-                if parallel and n_tasks > 1:
-                    for task in prange(n_tasks):
-                        call_kernel(
-                            task_addr, task_key,
-                            (np.intp(phase), np.intp(task), theta, opt, G, acts,
-                             deltas, work, sums, xb, yb, swb, X, Y, sw, order,
-                             X_val, P_val, order_val, start, stop, layout, codes,
-                             hp, sw_sum, lr),
-                        )  # fmt: skip
-                else:
-                    for task in range(n_tasks):
-                        call_kernel(
-                            task_addr, task_key,
-                            (np.intp(phase), np.intp(task), theta, opt, G, acts,
-                             deltas, work, sums, xb, yb, swb, X, Y, sw, order,
-                             X_val, P_val, order_val, start, stop, layout, codes,
-                             hp, sw_sum, lr),
-                        )  # fmt: skip
-            b += 1
-            if n_phases == 2:
-                sqnorm = 0.0
-                for c in range(n_slices):
-                    sqnorm += sums[S_PARTIAL, c]
-                if not (np.isfinite(batch_loss) and np.isfinite(sqnorm)):
-                    diverged = start // batch_size
-                    fit[F_DIVERGED_BATCH] = diverged
-                    if not validate:
-                        fit[F_STATUS] = ST_DIVERGED
-                        break
-                    b = n_batches  # score the diverged weights, then stop
-        if one_pass or (diverged >= 0 and not validate):
-            break
-        score = np.nan
-        if validate:
-            score = validation_score(P_val, Y_val, sw_val, scoring)
-        lr_next, improved, stop_now = end_epoch(
-            fit, curve, epoch, accumulated, n, score, hp[H_LR], diverged >= 0,
-            scoring, codes[C_SCHEDULE], codes[C_SOLVER] == SOLVER_ADAM,
-        )  # fmt: skip
-        if improved:
-            for k in range(theta.shape[0]):
-                best[k] = theta[k]
-        hp[H_LR] = lr_next
-        fit[F_DONE] = epoch + 1.0
-        if stop_now:
-            break
-    fit[F_T] = t
-    fit[F_SQNORM] = sqnorm
-    fit[F_MT_POS] = pos
+    ctl[L_PHASE] = PHASE_BEGIN
+    ctl[L_SCRATCH] = acts.shape[0]
+    call_kernel(task_addr, task_key, (zero, zero, zero, np.intp(1)) + args)
+    if ctl[L_PHASE] != PHASE_DONE:
+        publish(ctl, 1)
+        # The training loop's one parfor (see team.py).
+        for member in prange(codes[C_TEAM]):
+            # the tuple built here, not captured: a captured tuple holding a
+            # CSRMatrix is not a valid argument of the parfor's gufunc
+            team_member(
+                member, ctl, PHASE_DONE, task_addr, task_key,
+                (theta, opt, G, acts, deltas, work, sums, xb, yb, swb, ctl, X, Y, sw,
+                 order, layout, codes, hp, batch_size, fit, curve, mt_key, best,
+                 X_val, Y_val, sw_val, P_val, order_val),
+            )  # fmt: skip
     return 0

@@ -172,7 +172,7 @@ def n_chunks_jit(n_params):
     return max(1, (n_params + CHUNK - 1) // CHUNK)
 
 
-@kernel
+@inline_kernel
 def squared_norm(x):
     """sum(x**2) in float64, in index order."""
     total = 0.0

@@ -1,0 +1,301 @@
+"""The training loop as a sequence of phases: what runs after what.
+
+``network.train_epochs`` used to be nested loops (epochs, batches, the two
+phases of a batch) around its parallel regions. With one team of threads per
+call (team.py) the loop instead advances one phase at a time: whoever completes
+a phase calls ``advance`` (inside network.run_task), which does the bookkeeping
+between phases and leaves the next phase in the loop state ``ctl``:
+
+    PHASE_BEGIN     the call's set-up (||coefs||^2, status), then the first epoch
+    epoch start     the shuffle (codes[C_SHUFFLE]); the epoch's first batch
+    PHASE_CHUNKS    a batch's row chunks (forward, loss, backward)  -> the loss,
+                    Adam's t and step size                           -> PHASE_STEP
+    PHASE_STEP      the step, in CHUNK-element slices -> ||coefs||^2 and the
+                    divergence check -> the next batch
+    PHASE_PREDICT / PHASE_VALIDATE   blocks of prediction outputs -> the next block
+    epoch end       the validation score, epochs.end_epoch, the best weights
+    PHASE_DONE      the call is over (fit[F_STATUS] says how)
+
+The floating-point state between phases lives in ``fit`` (F_SQNORM, F_ACCUM,
+F_SW_SUM, F_STEP_LR, F_BATCH_LOSS), the integer state here (L_*), so any
+member of the team can pick the loop up where another left it. ``advance`` is
+a kernel of its own, compiled without fastmath (_jit.strict_kernel): its
+arithmetic is then the same in every copy of it that Numba makes (a kernel
+is compiled on its own and again inside its caller, run_task, and a fastmath
+copy may be reassociated differently in each; see optimizers.step_chunk),
+and it runs as written, like epochs.py.
+
+Whether a phase is split among the team is decided per phase (``set_phase``);
+this never changes a result.
+"""
+
+import numpy as np
+
+from .._jit import inline_kernel, strict_kernel
+from .epochs import (
+    F_ACCUM,
+    F_BATCH_LOSS,
+    F_DIVERGED_BATCH,
+    F_DONE,
+    F_EPOCHS,
+    F_MT_POS,
+    F_SQNORM,
+    F_STATUS,
+    F_STEP_LR,
+    F_SW_SUM,
+    F_T,
+    SCORE_TRAINING_LOSS,
+    ST_DIVERGED,
+    ST_RUNNING,
+    end_epoch,
+    validation_score,
+)
+from .optimizers import (
+    H_ALPHA,
+    H_BETA_1,
+    H_BETA_2,
+    H_LR,
+    SOLVER_ADAM,
+    SOLVER_NONE,
+    n_chunks_jit,
+    squared_norm,
+)
+from .shuffle import legacy_shuffle
+from .team import (
+    CLAIM_STRIDE,
+    K_CLAIM,
+    K_STATE,
+    L_MEMBERS,
+    L_PHASE,
+    L_TASKS,
+    L_UNIT,
+    L_UNITS,
+    UNITS_PER_MEMBER,
+)
+
+# codes[] entries: activations, loss, solver; whether phase 0 (row chunks) and
+# phase 1 (the step) may be split among the team; rows per chunk; the mode.
+C_ACT, C_OUT, C_LOSS, C_SOLVER, C_PARALLEL, C_STEP_PARALLEL, C_CHUNK_ROWS = range(7)
+# The epoch loop's codes (epochs.py): the learning-rate schedule, what the
+# stopping rule watches, whether each epoch shuffles; the team's size.
+C_MODE, C_SCHEDULE, C_SCORING, C_SHUFFLE, C_TEAM = 7, 8, 9, 10, 11
+N_CODES = 12
+MODE_TRAIN, MODE_PREDICT = 0, 1
+(
+    PHASE_CHUNKS, PHASE_STEP, PHASE_PROBE, PHASE_PREDICT, PHASE_VALIDATE,
+    PHASE_BEGIN, PHASE_DONE,
+) = range(7)  # fmt: skip
+
+# Rows of the float64 ``sums`` buffer: the step's per-slice squared norms, and
+# each row chunk's weighted loss sum and weight sum.
+S_PARTIAL, S_LOSS, S_WEIGHT = 0, 1, 2
+
+# The loop state in ctl (after team.py's L_PHASE ... L_MEMBERS).
+L_EPOCH = K_STATE + 5  # epoch of this call
+L_BATCH = K_STATE + 6  # batch of the epoch: training ones, then validation ones
+L_START = K_STATE + 7  # the batch's rows order[start:stop] (order_val for validation)
+L_STOP = K_STATE + 8
+L_DIVERGED = K_STATE + 9  # the batch that diverged in this epoch, or -1
+L_MT_POS = K_STATE + 10  # the shuffle's MT19937 position
+L_T = K_STATE + 11  # Adam's update count
+L_N_BATCHES = K_STATE + 12  # training batches per epoch
+L_N_VAL_BATCHES = K_STATE + 13  # validation blocks per epoch (0: none)
+L_N_PARTS = K_STATE + 14  # the batch's row chunks
+L_SCRATCH = K_STATE + 15  # sets of scratch buffers (acts, deltas, work)
+
+# What advance does next
+_NEXT_EPOCH, _NEXT_BATCH, _END_EPOCH, _FINISHED = range(4)
+
+
+@inline_kernel
+def set_phase(ctl, codes, phase, n_tasks, split):
+    """The next phase: ``n_tasks`` tasks, split among the team when ``split``
+    and there is a team and more than one task (units of consecutive tasks,
+    at most team.UNITS_PER_MEMBER per member taking part, and no more than
+    ctl has claim words for), else one unit, which the lead runs itself.
+    Members take part in phases that use scratch buffers only up to the
+    number of buffer sets (ctl[L_SCRATCH]); the step uses none."""
+    ctl[L_PHASE] = phase
+    ctl[L_TASKS] = n_tasks
+    members = codes[C_TEAM]
+    if phase != PHASE_STEP:
+        members = min(members, ctl[L_SCRATCH])
+    members = min(members, n_tasks)
+    if split and members > 1:
+        capacity = (ctl.shape[0] - K_CLAIM) // CLAIM_STRIDE
+        n_units = min(n_tasks, UNITS_PER_MEMBER * members, capacity)
+        unit = (n_tasks + n_units - 1) // n_units
+        ctl[L_UNIT] = unit
+        ctl[L_UNITS] = (n_tasks + unit - 1) // unit
+        ctl[L_MEMBERS] = min(members, ctl[L_UNITS])
+    else:
+        ctl[L_UNIT] = max(n_tasks, 1)
+        ctl[L_UNITS] = 1
+        ctl[L_MEMBERS] = 1
+
+
+@inline_kernel
+def _is_one_pass(codes):
+    return codes[C_MODE] == MODE_PREDICT or codes[C_SOLVER] == SOLVER_NONE
+
+
+@inline_kernel
+def _validates(codes):
+    return codes[C_SCORING] != SCORE_TRAINING_LOSS and not _is_one_pass(codes)
+
+
+@inline_kernel
+def _start_batch(ctl, codes, batch_size, n, n_val):
+    """Phase of batch ctl[L_BATCH]; False when the epoch has no more batches.
+    (Integer divisions cost tens of cycles: one per batch, as on a W4 step of
+    ~3 us they add up.)"""
+    n_batches = ctl[L_N_BATCHES]
+    b = ctl[L_BATCH]
+    if b >= n_batches + ctl[L_N_VAL_BATCHES]:
+        return False
+    train = b < n_batches
+    if train:
+        start = b * batch_size
+        stop = min(start + batch_size, n)
+    else:
+        start = (b - n_batches) * batch_size
+        stop = min(start + batch_size, n_val)
+    ctl[L_START] = start
+    ctl[L_STOP] = stop
+    chunk_rows = codes[C_CHUNK_ROWS]
+    n_parts = (stop - start + chunk_rows - 1) // chunk_rows
+    ctl[L_N_PARTS] = n_parts
+    if not train:
+        phase = PHASE_VALIDATE
+    elif codes[C_MODE] == MODE_PREDICT:
+        phase = PHASE_PREDICT
+    else:
+        phase = PHASE_CHUNKS
+    set_phase(ctl, codes, phase, n_parts, codes[C_PARALLEL] != 0)
+    return True
+
+
+@inline_kernel
+def _chunks_done(ctl, sums, codes, hp, fit, n_slices):
+    """After a batch's chunks: its loss (scikit-learn's batch objective),
+    Adam's t and step size; then the step."""
+    nb = ctl[L_STOP] - ctl[L_START]
+    loss_sum = 0.0
+    sw_sum = 0.0
+    for c in range(ctl[L_N_PARTS]):
+        loss_sum += sums[S_LOSS, c]
+        sw_sum += sums[S_WEIGHT, c]
+    alpha = hp[H_ALPHA]
+    batch_loss = loss_sum / sw_sum + 0.5 * alpha * fit[F_SQNORM] / sw_sum
+    fit[F_BATCH_LOSS] = batch_loss
+    fit[F_ACCUM] += batch_loss * nb
+    fit[F_SW_SUM] = sw_sum
+    if codes[C_SOLVER] == SOLVER_ADAM:
+        t = ctl[L_T] + 1
+        ctl[L_T] = t
+        fit[F_STEP_LR] = (
+            hp[H_LR] * np.sqrt(1.0 - hp[H_BETA_2] ** t) / (1.0 - hp[H_BETA_1] ** t)
+        )
+    else:
+        fit[F_STEP_LR] = hp[H_LR]
+    set_phase(ctl, codes, PHASE_STEP, n_slices, codes[C_STEP_PARALLEL] != 0)
+
+
+@inline_kernel
+def _step_done(ctl, sums, codes, fit, batch_size, n_slices):
+    """After a step: ||coefs||^2 and the divergence check. Returns what next."""
+    sqnorm = 0.0
+    for c in range(n_slices):
+        sqnorm += sums[S_PARTIAL, c]
+    fit[F_SQNORM] = sqnorm
+    ctl[L_BATCH] += 1
+    if np.isfinite(fit[F_BATCH_LOSS]) and np.isfinite(sqnorm):
+        return _NEXT_BATCH
+    diverged = ctl[L_START] // batch_size
+    ctl[L_DIVERGED] = diverged
+    fit[F_DIVERGED_BATCH] = diverged
+    if not _validates(codes):
+        fit[F_STATUS] = ST_DIVERGED
+        return _FINISHED
+    # score the diverged weights, then stop (as scikit-learn records the epoch)
+    ctl[L_BATCH] = ctl[L_N_BATCHES]
+    return _NEXT_BATCH
+
+
+@strict_kernel
+def advance(theta, sums, order, layout, codes, hp, batch_size, fit, curve, mt_key,
+            best, Y_val, sw_val, P_val, order_val, ctl):  # fmt: skip
+    """The bookkeeping after phase ctl[L_PHASE]; leaves the next phase in ctl
+    (PHASE_DONE at the end of the call)."""
+    n = order.shape[0]
+    n_val = order_val.shape[0]
+    n_slices = n_chunks_jit(theta.shape[0])
+    phase = ctl[L_PHASE]
+    nxt = _NEXT_BATCH
+    if phase == PHASE_BEGIN:
+        n_coef = layout[0, 1]
+        if fit[F_SQNORM] < 0.0:
+            fit[F_SQNORM] = squared_norm(theta[:n_coef])
+        ctl[L_T] = np.int64(fit[F_T])
+        ctl[L_MT_POS] = np.int64(fit[F_MT_POS])
+        ctl[L_EPOCH] = 0
+        ctl[L_N_BATCHES] = (n + batch_size - 1) // batch_size
+        if _validates(codes):
+            ctl[L_N_VAL_BATCHES] = (n_val + batch_size - 1) // batch_size
+        fit[F_STATUS] = ST_RUNNING
+        fit[F_DONE] = 0.0
+        nxt = _NEXT_EPOCH
+    elif phase == PHASE_CHUNKS:
+        _chunks_done(ctl, sums, codes, hp, fit, n_slices)
+        return
+    elif phase == PHASE_STEP:
+        nxt = _step_done(ctl, sums, codes, fit, batch_size, n_slices)
+    else:  # PHASE_PREDICT, PHASE_VALIDATE
+        ctl[L_BATCH] += 1
+    one_pass = _is_one_pass(codes)
+    while True:
+        if nxt == _NEXT_EPOCH:
+            if codes[C_SHUFFLE] != 0 and not one_pass:
+                ctl[L_MT_POS] = legacy_shuffle(order, mt_key, ctl[L_MT_POS])
+            fit[F_ACCUM] = 0.0
+            ctl[L_DIVERGED] = -1
+            ctl[L_BATCH] = 0
+            nxt = _NEXT_BATCH
+        elif nxt == _NEXT_BATCH:
+            if _start_batch(ctl, codes, batch_size, n, n_val):
+                return
+            nxt = _END_EPOCH
+        elif nxt == _END_EPOCH:
+            diverged = ctl[L_DIVERGED] >= 0
+            validate = _validates(codes)
+            if one_pass or (diverged and not validate):
+                nxt = _FINISHED
+                continue
+            epoch = ctl[L_EPOCH]
+            scoring = codes[C_SCORING]
+            score = np.nan
+            if validate:
+                score = validation_score(P_val, Y_val, sw_val, scoring)
+            lr_next, improved, stop_now = end_epoch(
+                fit, curve, epoch, fit[F_ACCUM], n, score, hp[H_LR], diverged,
+                scoring, codes[C_SCHEDULE], codes[C_SOLVER] == SOLVER_ADAM,
+            )  # fmt: skip
+            if improved:
+                for k in range(theta.shape[0]):
+                    best[k] = theta[k]
+            hp[H_LR] = lr_next
+            fit[F_DONE] = epoch + 1.0
+            if stop_now or epoch + 1 >= np.int64(fit[F_EPOCHS]):
+                nxt = _FINISHED
+            else:
+                ctl[L_EPOCH] = epoch + 1
+                nxt = _NEXT_EPOCH
+        else:  # _FINISHED
+            fit[F_T] = ctl[L_T]
+            fit[F_MT_POS] = ctl[L_MT_POS]
+            ctl[L_PHASE] = PHASE_DONE
+            ctl[L_TASKS] = 0
+            ctl[L_UNITS] = 1
+            ctl[L_UNIT] = 0
+            ctl[L_MEMBERS] = 1
+            return
