@@ -72,6 +72,7 @@ from .team import (
     L_UNITS,
     UNITS_PER_MEMBER,
 )
+from .tuner import T_CAP, T_LAST, T_LIMIT, start_tuning, tune_batch
 
 # codes[] entries: activations, loss, solver; whether phase 0 (row chunks) and
 # phase 1 (the step) may be split among the team; rows per chunk; the mode.
@@ -114,10 +115,13 @@ def set_phase(ctl, codes, phase, n_tasks, split):
     at most team.UNITS_PER_MEMBER per member taking part, and no more than
     ctl has claim words for), else one unit, which the lead runs itself.
     Members take part in phases that use scratch buffers only up to the
-    number of buffer sets (ctl[L_SCRATCH]); the step uses none."""
+    number of buffer sets (ctl[L_SCRATCH]); the step uses none; and in a
+    training call only up to the cap that tuner.py chose (ctl[T_CAP])."""
     ctl[L_PHASE] = phase
     ctl[L_TASKS] = n_tasks
     members = codes[C_TEAM]
+    if ctl[T_CAP] > 0:
+        members = min(members, ctl[T_CAP])
     if phase != PHASE_STEP:
         members = min(members, ctl[L_SCRATCH])
     members = min(members, n_tasks)
@@ -160,6 +164,8 @@ def _start_batch(ctl, codes, batch_size, n, n_val):
     else:
         start = (b - n_batches) * batch_size
         stop = min(start + batch_size, n_val)
+    if train and codes[C_MODE] == MODE_TRAIN:
+        tune_batch(ctl)
     ctl[L_START] = start
     ctl[L_STOP] = stop
     chunk_rows = codes[C_CHUNK_ROWS]
@@ -173,6 +179,19 @@ def _start_batch(ctl, codes, batch_size, n, n_val):
         phase = PHASE_CHUNKS
     set_phase(ctl, codes, phase, n_parts, codes[C_PARALLEL] != 0)
     return True
+
+
+@inline_kernel
+def _most_members(ctl, codes, n, batch_size, n_slices):
+    """The most members a split phase of this training call can use."""
+    most = 1
+    if codes[C_PARALLEL] != 0:
+        rows = min(batch_size, n)
+        parts = (rows + codes[C_CHUNK_ROWS] - 1) // codes[C_CHUNK_ROWS]
+        most = min(parts, ctl[L_SCRATCH])
+    if codes[C_STEP_PARALLEL] != 0:
+        most = max(most, n_slices)
+    return min(most, codes[C_TEAM])
 
 
 @inline_kernel
@@ -231,6 +250,7 @@ def advance(theta, sums, order, layout, codes, hp, batch_size, fit, curve, mt_ke
     n_val = order_val.shape[0]
     n_slices = n_chunks_jit(theta.shape[0])
     phase = ctl[L_PHASE]
+    one_pass = _is_one_pass(codes)
     nxt = _NEXT_BATCH
     if phase == PHASE_BEGIN:
         n_coef = layout[0, 1]
@@ -244,6 +264,14 @@ def advance(theta, sums, order, layout, codes, hp, batch_size, fit, curve, mt_ke
             ctl[L_N_VAL_BATCHES] = (n_val + batch_size - 1) // batch_size
         fit[F_STATUS] = ST_RUNNING
         fit[F_DONE] = 0.0
+        if one_pass:
+            ctl[T_CAP] = 0
+        else:
+            limit = _most_members(ctl, codes, n, batch_size, n_slices)
+            if ctl[T_CAP] == 0 or ctl[T_LIMIT] != limit:
+                start_tuning(ctl, limit)
+            else:  # go on from the last call (its last batch is not timed)
+                ctl[T_LAST] = 0
         nxt = _NEXT_EPOCH
     elif phase == PHASE_CHUNKS:
         _chunks_done(ctl, sums, codes, hp, fit, n_slices)
@@ -252,7 +280,6 @@ def advance(theta, sums, order, layout, codes, hp, batch_size, fit, curve, mt_ke
         nxt = _step_done(ctl, sums, codes, fit, batch_size, n_slices)
     else:  # PHASE_PREDICT, PHASE_VALIDATE
         ctl[L_BATCH] += 1
-    one_pass = _is_one_pass(codes)
     while True:
         if nxt == _NEXT_EPOCH:
             if codes[C_SHUFFLE] != 0 and not one_pass:

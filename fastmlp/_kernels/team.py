@@ -57,7 +57,7 @@ K_STATE = 32
 # how it is split (units, tasks per unit, members that take part), as loop.py
 # leaves them for publish; loop.py adds the rest.
 L_PHASE, L_TASKS, L_UNITS, L_UNIT, L_MEMBERS = range(K_STATE, K_STATE + 5)
-K_CLAIM = 64
+K_CLAIM = 72  # after the loop state (loop.py, tuner.py)
 CLAIM_STRIDE = 8  # int64 words: a 64-byte cache line per claim word
 # A split phase has at most this many units per member taking part.
 UNITS_PER_MEMBER = 4
