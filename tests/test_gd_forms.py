@@ -230,7 +230,9 @@ def test_full_batch_of_20000_rows_is_split_and_allocates_the_same_every_epoch():
         check=True,
     ).stdout.split()
     *allocs, n_split, chunk_rows = map(int, out)
-    assert len(allocs) == 6
+    # One or more compiled calls (the fit runs its epochs in blocks of about
+    # the same wall time, so how many epochs a call takes depends on speed).
+    assert len(allocs) >= 2 and len(allocs) % 2 == 0
     # The only NRT allocations are the MemInfos that wrap each array argument.
     for alloc, n_arrays in zip(allocs[::2], allocs[1::2]):
         assert alloc == n_arrays

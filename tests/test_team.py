@@ -1,0 +1,183 @@
+"""The training team (fastmlp/_kernels/team.py) and its tuner (tuner.py).
+
+Bit-identity: the same fits in fresh interpreters with NUMBA_NUM_THREADS 1, 2,
+16 and 64 (oversubscribed on a 2-core machine, so members are descheduled
+mid-phase and their units taken by others) give the same weights, loss curves
+and predictions, byte for byte; the one-thread run is the reference, with no
+team at all. The tuner: driven with a synthetic clock whose batch times are
+known, it settles on the fastest cap and moves when the costs change.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fastmlp._kernels import tuner
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FITS = textwrap.dedent(
+    """
+    import hashlib, json, warnings
+    import numpy as np, scipy.sparse as sp
+    import numba
+    from fastmlp import MLPClassifier, MLPRegressor
+    warnings.simplefilter("ignore")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1500, 24))
+    y = (X[:, 0] + X[:, 1] ** 2 > 0.8).astype(int) + (X[:, 2] > 0.5)
+    Y2 = np.c_[X[:, :3].sum(1), np.tanh(X[:, 3])]
+    w = rng.uniform(0.5, 2.0, X.shape[0])
+    Xs = sp.random(1500, 200, density=0.05, format="csr", random_state=0)
+    ys = (Xs @ rng.standard_normal(200) > 0).astype(int)
+    Xp = rng.standard_normal((6000, 24))
+    def C(sizes, **kw):
+        return MLPClassifier(hidden_layer_sizes=sizes, **kw)
+    def R(sizes, **kw):
+        return MLPRegressor(hidden_layer_sizes=sizes, **kw)
+    cases = {
+        "adam_split": (C((96,), batch_size=256, max_iter=4), X, y),
+        "sgd_nesterov": (R((64, 32), solver="sgd", batch_size=128, max_iter=3),
+                         X, Y2),
+        "early_stopping": (C((64,), batch_size=128, max_iter=6,
+                             early_stopping=True), X, y),
+        "wide_one_chunk": (C((1024,), batch_size=32, max_iter=1), X, y),
+        "float32_adaptive": (C((48, 48), solver="sgd", learning_rate="adaptive",
+                               batch_size=200, max_iter=3),
+                             X.astype(np.float32), y),
+        "sparse": (C((64,), batch_size=128, max_iter=3), Xs, ys),
+        "lbfgs": (R((128,), solver="lbfgs", max_iter=15), X, Y2),
+    }
+    out = {"threads": numba.get_num_threads()}
+    for name, (est, XX, yy) in cases.items():
+        est.set_params(random_state=0)
+        if name == "adam_split":
+            est.fit(XX, yy, sample_weight=w)
+        else:
+            est.fit(XX, yy)
+        h = hashlib.sha1()
+        for a in est.coefs_ + est.intercepts_:
+            h.update(a.tobytes())
+        h.update(np.asarray(getattr(est, "loss_curve_", [est.loss_])).tobytes())
+        if name in ("adam_split", "lbfgs"):
+            h.update(est.predict(Xp).tobytes())
+        out[name] = h.hexdigest()
+    est = C((64,), batch_size=128, random_state=0)
+    for _ in range(3):
+        est.partial_fit(X, y, classes=[0, 1, 2])
+    out["partial_fit"] = hashlib.sha1(est.predict_proba(Xp).tobytes()).hexdigest()
+    print(json.dumps(out))
+    """
+)
+
+
+def run_fits(threads):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NUMBA_NUM_THREADS=str(threads))
+    done = subprocess.run(
+        [sys.executable, "-c", FITS],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_weights_bit_identical_for_1_2_16_and_64_threads():
+    reference = run_fits(1)
+    assert reference.pop("threads") == 1
+    for threads in (2, 16, 64):
+        got = run_fits(threads)
+        assert got.pop("threads") == threads
+        differ = sorted(k for k in reference if got[k] != reference[k])
+        assert not differ, f"{threads} threads: {differ} differ from one thread"
+
+
+# The tuner, driven from Python: tune_batch reads the time-stamp counter
+# through the module's ``cycles``, replaced here by a clock that the test
+# advances by the batch time of the cap in force.
+
+
+def new_ctl():
+    return np.zeros(tuner.T_END + 8, dtype=np.int64)
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1
+
+    def __call__(self):
+        return self.now
+
+
+def drive(ctl, clock, cost, batches):
+    """Run ``batches`` batches: each tune_batch call, then the batch's cycles
+    ``cost(cap)`` on the clock. Returns the caps in force, batch by batch."""
+    caps = []
+    for _ in range(batches):
+        tuner.tune_batch.py_func(ctl)
+        caps.append(int(ctl[tuner.T_CAP]))
+        clock.now += cost(int(ctl[tuner.T_CAP]))
+    return caps
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    c = Clock()
+    monkeypatch.setattr(tuner, "cycles", c)
+    return c
+
+
+def test_tuner_settles_on_the_fastest_cap_and_tries_each_candidate(clock):
+    ctl = new_ctl()
+    tuner.start_tuning.py_func(ctl, 16)
+    times = {1: 9_000_000, 2: 5_000_000, 4: 3_000_000, 8: 4_000_000, 16: 6_000_000}
+    caps = drive(ctl, clock, times.get, 400)
+    assert set(caps[:60]) == set(times)  # explored: every cap 1, 2, 4, 8, 16
+    assert caps[-200:] == [4] * 200  # exploiting the cheapest
+    assert ctl[tuner.T_CAND] == -1
+    best = ctl[tuner.T_BEST : tuner.T_BEST + 5]
+    assert list(best) == [times[c] for c in (1, 2, 4, 8, 16)]
+
+
+def test_tuner_keeps_the_smaller_cap_unless_the_larger_is_clearly_faster(clock):
+    ctl = new_ctl()
+    tuner.start_tuning.py_func(ctl, 2)
+    caps = drive(ctl, clock, {1: 100_000, 2: 99_000}.get, 300)  # 1% faster
+    assert caps[-100:] == [1] * 100
+    ctl = new_ctl()
+    tuner.start_tuning.py_func(ctl, 2)
+    caps = drive(ctl, clock, {1: 100_000, 2: 90_000}.get, 300)  # 10% faster
+    assert caps[-100:] == [2] * 100
+
+
+def test_tuner_explores_again_and_follows_a_core_turning_busy(clock):
+    ctl = new_ctl()
+    tuner.start_tuning.py_func(ctl, 2)
+    quiet = {1: 2_000_000, 2: 1_200_000}
+    busy = {1: 2_000_000, 2: 3_000_000}  # the second core taken by another process
+    assert drive(ctl, clock, quiet.get, 100)[-20:] == [2] * 20
+    chosen = []  # (batch, cap) at the end of each exploration
+    for b in range(4000):
+        explored = ctl[tuner.T_EXPLORED]
+        drive(ctl, clock, busy.get, 1)
+        if ctl[tuner.T_EXPLORED] > explored:
+            chosen.append((b, int(ctl[tuner.T_CAP])))
+    assert len(chosen) >= 3 and all(cap == 1 for _, cap in chosen)
+    # exploring less and less often: the stretches between explorations double
+    gaps = np.diff([b for b, _ in chosen])
+    assert all(later > 1.8 * earlier for earlier, later in zip(gaps, gaps[1:]))
+
+
+def test_tuner_off_below_two_members(clock):
+    ctl = new_ctl()
+    tuner.start_tuning.py_func(ctl, 1)
+    assert drive(ctl, clock, lambda cap: 1000, 50) == [0] * 50  # 0: no cap
