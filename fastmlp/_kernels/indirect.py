@@ -5,7 +5,7 @@ optimises and code-generates it again there: a parallel kernel's ``prange``
 body is a separate library too, so the network code called from the training
 loop's one parfor was compiled three times over (its own library, the parfor
 body's, the training loop's), about two thirds of a cold first fit.
-``call_kernel(addr, key, args)`` instead calls the callee's native entry point
+``call_kernel(addr, key, head, tail)`` instead calls the callee's native entry point
 by address, a runtime integer the caller receives as an argument; the callee is
 compiled (or loaded from the on-disk cache) once, on its own, from Python
 (``kernel_address``). No address is baked into compiled code, so both the
@@ -44,8 +44,8 @@ def kernel_address(dispatcher, argtypes):
 
 if JIT_DISABLED:
 
-    def call_kernel(addr, key, args):
-        addr(*args)
+    def call_kernel(addr, key, head, tail):
+        addr(*head, *tail)
         return True
 
 else:
@@ -55,21 +55,26 @@ else:
     from numba.extending import intrinsic
 
     @intrinsic
-    def call_kernel(typingctx, addr, key, args):
+    def call_kernel(typingctx, addr, key, head, tail):
         """Call the kernel at ``addr`` (a native entry point returning None)
-        with the tuple ``args``, if ``key`` equals signature_key of their types;
-        returns whether it called."""
+        with the arguments in the tuples ``head`` then ``tail``, if ``key``
+        equals signature_key of their types; returns whether it called. (Two
+        tuples rather than ``head + tail``: a new tuple of a kernel's ~30 arrays
+        costs a reference count increment and decrement per array, and compile
+        time at every call site.)"""
         if not (
             isinstance(addr, types.Integer)
             and isinstance(key, types.Integer)
-            and isinstance(args, types.BaseTuple)
+            and isinstance(head, types.BaseTuple)
+            and isinstance(tail, types.BaseTuple)
         ):
             return None
-        argtys = tuple(args.types)
+        argtys = tuple(head.types) + tuple(tail.types)
         expected = signature_key(argtys)
+        n_head = len(head.types)
 
         def codegen(context, builder, sig, llargs):
-            addr_v, key_v, tup = llargs
+            addr_v, key_v, head_v, tail_v = llargs
             key_v = context.cast(builder, key_v, sig.args[1], types.int64)
             ok = builder.icmp_signed("==", key_v, ir.Constant(key_v.type, expected))
             with builder.if_then(ok):
@@ -81,9 +86,13 @@ else:
                 retval = cgutils.alloca_once(builder, retty)
                 builder.store(cgutils.get_null_value(retty), retval)
                 excinfo = cgutils.alloca_once(builder, ir.PointerType(excinfo_t))
-                values = [builder.extract_value(tup, i) for i in range(len(argtys))]
+                values = [builder.extract_value(head_v, i) for i in range(n_head)]
+                values += [
+                    builder.extract_value(tail_v, i)
+                    for i in range(len(argtys) - n_head)
+                ]
                 packed = callconv._get_arg_packer(argtys).as_arguments(builder, values)
                 builder.call(fnptr, [retval, excinfo, *packed])
             return ok
 
-        return types.boolean(addr, key, args), codegen
+        return types.boolean(addr, key, head, tail), codegen

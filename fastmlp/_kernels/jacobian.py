@@ -142,7 +142,7 @@ def input_jacobian(
     if not call_kernel(
         block_addr, block_key,
         (J, acts[0], work[0], D0[0], D1[0], xb[0], X, rows, zero, zero, theta,
-         layout, act_code, out_code),
+         layout, act_code, out_code), (),
     ):  # fmt: skip
         return False  # an empty block above: nothing computed
     if parallel and n_groups > 1:
@@ -152,7 +152,7 @@ def input_jacobian(
                     block_addr, block_key,
                     (J, acts[g], work[g], D0[g], D1[g], xb[g], X, rows,
                      np.intp(b * block), np.intp(min(b * block + block, n)), theta,
-                     layout, act_code, out_code),
+                     layout, act_code, out_code), (),
                 )  # fmt: skip
     else:
         for b in range(n_blocks):
@@ -160,6 +160,6 @@ def input_jacobian(
                 block_addr, block_key,
                 (J, acts[0], work[0], D0[0], D1[0], xb[0], X, rows,
                  np.intp(b * block), np.intp(min(b * block + block, n)), theta,
-                 layout, act_code, out_code),
+                 layout, act_code, out_code), (),
             )  # fmt: skip
     return True

@@ -108,7 +108,7 @@ L_SCRATCH = K_STATE + 15  # sets of scratch buffers (acts, deltas, work)
 _NEXT_EPOCH, _NEXT_BATCH, _END_EPOCH, _FINISHED = range(4)
 
 
-@inline_kernel
+@strict_kernel
 def set_phase(ctl, codes, phase, n_tasks, split):
     """The next phase: ``n_tasks`` tasks, split among the team when ``split``
     and there is a team and more than one task (units of consecutive tasks,
@@ -148,7 +148,7 @@ def _validates(codes):
     return codes[C_SCORING] != SCORE_TRAINING_LOSS and not _is_one_pass(codes)
 
 
-@inline_kernel
+@strict_kernel
 def _start_batch(ctl, codes, batch_size, n, n_val):
     """Phase of batch ctl[L_BATCH]; False when the epoch has no more batches.
     (Integer divisions cost tens of cycles: one per batch, as on a W4 step of
@@ -181,7 +181,7 @@ def _start_batch(ctl, codes, batch_size, n, n_val):
     return True
 
 
-@inline_kernel
+@strict_kernel
 def _most_members(ctl, codes, n, batch_size, n_slices):
     """The most members a split phase of this training call can use."""
     most = 1
@@ -194,7 +194,7 @@ def _most_members(ctl, codes, n, batch_size, n_slices):
     return min(most, codes[C_TEAM])
 
 
-@inline_kernel
+@strict_kernel
 def _chunks_done(ctl, sums, codes, hp, fit, n_slices):
     """After a batch's chunks: its loss (scikit-learn's batch objective),
     Adam's t and step size; then the step."""
@@ -220,7 +220,7 @@ def _chunks_done(ctl, sums, codes, hp, fit, n_slices):
     set_phase(ctl, codes, PHASE_STEP, n_slices, codes[C_STEP_PARALLEL] != 0)
 
 
-@inline_kernel
+@strict_kernel
 def _step_done(ctl, sums, codes, fit, batch_size, n_slices):
     """After a step: ||coefs||^2 and the divergence check. Returns what next."""
     sqnorm = 0.0

@@ -336,11 +336,11 @@ def train_epochs(
         if k < T_CAP or k >= T_END:
             ctl[k] = 0
     ctl[L_PHASE] = PHASE_PROBE
-    if not call_kernel(task_addr, task_key, (zero, zero, zero, zero) + args):
+    if not call_kernel(task_addr, task_key, (zero, zero, zero, zero), args):
         return -2
     ctl[L_PHASE] = PHASE_BEGIN
     ctl[L_SCRATCH] = acts.shape[0]
-    call_kernel(task_addr, task_key, (zero, zero, zero, np.intp(1)) + args)
+    call_kernel(task_addr, task_key, (zero, zero, zero, np.intp(1)), args)
     if ctl[L_PHASE] != PHASE_DONE:
         publish(ctl, 1)
         # The training loop's one parfor (see team.py).

@@ -145,15 +145,21 @@ def team_member(member, ctl, done_phase, task_addr, task_key, args):
                 continue
             first = unit * unit_tasks
             end = min(first + unit_tasks, n_tasks)
-            call_kernel(
-                task_addr, task_key,
-                (np.intp(member), np.intp(first), np.intp(end), np.intp(0)) + args,
-            )  # fmt: skip
-            if atomic_add(ctl, K_DONE, 1) + 1 == n_units:
-                # the last unit: lead the loop to the next split phase
+            lead = 0
+            # one call site (each costs ~1 s of compile time per dtype): the
+            # unit, then, by whoever completes the last unit, the loop's lead
+            # up to the next split phase
+            while True:
                 call_kernel(
                     task_addr, task_key,
-                    (np.intp(member), np.intp(0), np.intp(0), np.intp(1)) + args,
+                    (np.intp(member), np.intp(first), np.intp(end), np.intp(lead)),
+                    args,
                 )  # fmt: skip
+                if lead == 1 or atomic_add(ctl, K_DONE, 1) + 1 != n_units:
+                    break
+                lead = 1
+                first = 0
+                end = 0
+            if lead == 1:
                 publish(ctl, gen + 1)
                 break

@@ -27,7 +27,7 @@ cycles are the time-stamp counter's (sync.cycles), the same clock on every
 core. ``tune_batch`` runs in the lead at the start of each training batch.
 """
 
-from .._jit import inline_kernel
+from .._jit import inline_kernel, strict_kernel
 from .sync import cycles
 from .team import K_STATE
 
@@ -81,7 +81,7 @@ def _explore(ctl):
     ctl[T_CAP] = candidate_cap(ctl, 0)
 
 
-@inline_kernel
+@strict_kernel
 def start_tuning(ctl, limit):
     """Tune caps up to ``limit`` (nothing to tune below 2)."""
     ctl[T_LAST] = 0
@@ -108,7 +108,7 @@ def _choose(ctl):
     ctl[T_COUNT] = -1
 
 
-@inline_kernel
+@strict_kernel
 def tune_batch(ctl):
     """At the start of a training batch: time the one before, and move on."""
     if ctl[T_CAP] == 0:
