@@ -9,18 +9,13 @@ known, it settles on the fastest cap and moves when the costs change.
 """
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fastmlp._kernels import tuner
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.test_threads import run_script
 
 FITS = textwrap.dedent(
     """
@@ -78,15 +73,7 @@ FITS = textwrap.dedent(
 
 
 def run_fits(threads):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), NUMBA_NUM_THREADS=str(threads))
-    done = subprocess.run(
-        [sys.executable, "-c", FITS],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-        cwd=ROOT,
-    )
+    done = run_script(FITS, env={"NUMBA_NUM_THREADS": str(threads)}, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
