@@ -164,7 +164,7 @@ def _start_batch(ctl, codes, batch_size, n, n_val):
     else:
         start = (b - n_batches) * batch_size
         stop = min(start + batch_size, n_val)
-    if train and codes[C_MODE] == MODE_TRAIN:
+    if train:  # (returns at once where nothing is tuned: T_CAP 0)
         tune_batch(ctl)
     ctl[L_START] = start
     ctl[L_STOP] = stop

@@ -29,7 +29,7 @@ core. ``tune_batch`` runs in the lead at the start of each training batch.
 
 from .._jit import inline_kernel, strict_kernel
 from .sync import cycles
-from .team import K_STATE
+from .team import K_CLAIM, K_STATE
 
 # ctl words after loop.py's loop state
 T_CAP = K_STATE + 16  # members that may take part (0: no cap, no tuning)
@@ -45,6 +45,7 @@ T_SPENT = K_STATE + 25  # batches of the current exploration
 T_BEST = K_STATE + 26  # best cycles per batch of candidate k, k < MAX_CANDIDATES
 MAX_CANDIDATES = 8  # caps 1, 2, 4, ..., 128
 T_END = T_BEST + MAX_CANDIDATES
+assert T_END <= K_CLAIM, "the tuner's words overlap the team's claim words"
 
 WINDOW_BATCHES = 2
 WINDOW_CYCLES = 1 << 20  # ~0.5 ms at 2 GHz
