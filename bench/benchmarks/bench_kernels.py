@@ -39,10 +39,8 @@ class Gemm:
 
     def time_product(self, shape, dtype):
         if self.op == "nn":
-            matmul_nn(
-                self.C, self.A, self.B, np.bool_(False), self.work, 0, self.C.shape[1]
-            )
+            matmul_nn(self.C, self.A, self.B, np.bool_(False), self.work)
         elif self.op == "nt":
-            matmul_nt(self.C, self.A, self.B, self.work, 0, self.C.shape[1])
+            matmul_nt(self.C, self.A, self.B, self.work)
         else:
-            matmul_tn(self.C, self.A, self.B, self.work, 0, self.C.shape[1])
+            matmul_tn(self.C, self.A, self.B, self.work)
