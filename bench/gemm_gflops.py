@@ -60,19 +60,19 @@ def operands(rng, op, M, N, K, dtype):
 @numba.njit
 def _repeat_nn(n, C, A, B, work):
     for _ in range(n):
-        matmul_nn(C, A, B, False, work)
+        matmul_nn(C, A, B, False, work, 0, C.shape[1])
 
 
 @numba.njit
 def _repeat_nt(n, C, A, B, work):
     for _ in range(n):
-        matmul_nt(C, A, B, work)
+        matmul_nt(C, A, B, work, 0, C.shape[1])
 
 
 @numba.njit
 def _repeat_tn(n, C, A, B, work):
     for _ in range(n):
-        matmul_tn(C, A, B, work)
+        matmul_tn(C, A, B, work, 0, C.shape[1])
 
 
 REPEAT = {"nn": _repeat_nn, "nt": _repeat_nt, "tn": _repeat_tn}

@@ -30,6 +30,7 @@ from ._kernels import gemm, optimizers, team
 from ._kernels.indirect import kernel_address
 from ._kernels.jacobian import input_jacobian, jacobian_block
 from ._kernels.network import (
+    C_ALWAYS_LAYERED,
     C_CHUNK_ROWS,
     C_MODE,
     C_PARALLEL,
@@ -39,6 +40,8 @@ from ._kernels.network import (
     C_SOLVER,
     C_STEP_PARALLEL,
     C_TEAM,
+    C_TILE_COLS,
+    C_TILE_WORK,
     MODE_PREDICT,
     MODE_TRAIN,
     S_LOSS,
@@ -251,6 +254,15 @@ def gemm_work_elements(units, max_rows, dense_input):
     return need
 
 
+# Tests only: run every training batch as layer phases (loop.py), whatever the
+# team, to compare them with whole-chunk tasks bit for bit.
+ALWAYS_LAYERED = False
+
+# Most scratch elements the layer phases' tiles may add to a fit's buffers
+# (a member per tile scratch; 32 MB of float64).
+TILE_SCRATCH_ELEMENTS = 1 << 22
+
+
 class Workspace:
     """Every buffer a batch step touches, allocated once per fit.
 
@@ -283,10 +295,24 @@ class Workspace:
         self.yb = np.empty((batch_rows if gradients else 0, n_outputs), dtype=dtype)
         self.swb = np.empty(batch_rows if gradients else 0, dtype=dtype)
         self.G = np.empty((n_split, layout.n_params if gradients else 0), dtype=dtype)
-        self.work = np.empty(
-            (n_split, gemm_work_elements(layout.layer_units, chunk_rows, dense_input)),
-            dtype=dtype,
-        )
+        per_set = gemm_work_elements(layout.layer_units, chunk_rows, dense_input)
+        # Layer phases (loop.py): a tile is one GEMM panel of columns; each team
+        # member's tile scratch is a slice of ``work`` (the chunks' sets are
+        # idle then): room for every member, within TILE_SCRATCH_ELEMENTS
+        # beyond the chunks' own sets (the kernel uses as many members as fit).
+        self.tile_cols = gemm.NR_BYTES // np.dtype(dtype).itemsize if gradients else 0
+        self.tile_work = 0
+        n_work = n_split
+        if gradients:
+            units = layout.layer_units
+            # a tile's longest reduction: a layer's fan-in (the input's only
+            # when dense), fan-out (dU @ W.T) or the chunk's rows (H.T @ dU)
+            longest = max(chunk_rows, *units[1:], units[0] if dense_input else 1)
+            self.tile_work = gemm.gemm_work_size(chunk_rows, self.tile_cols, longest)
+            room = max(n_split * per_set, TILE_SCRATCH_ELEMENTS)
+            tile_sets = min(team_size(), room // self.tile_work)
+            n_work = max(n_split, -(-tile_sets * self.tile_work // per_set))
+        self.work = np.empty((n_work, per_set), dtype=dtype)
         # float64: the step's per-slice squared norms, per-chunk loss and weight sums
         self.sums = np.zeros((3, max(n_split, optimizers.n_chunks(layout.n_params))))
         # the team's and the loop's state: room to split a phase into a few
@@ -650,6 +676,9 @@ def training_codes(codes, est, layout, ws, early_stopping):
         parallel_ok and (ws.n_split > 1 or layout.n_params >= STEP_PARALLEL_MIN_PARAMS)
     )
     codes[C_CHUNK_ROWS] = ws.chunk_rows
+    codes[C_TILE_COLS] = ws.tile_cols
+    codes[C_TILE_WORK] = ws.tile_work
+    codes[C_ALWAYS_LAYERED] = int(ALWAYS_LAYERED)
     codes[C_TEAM] = team_size()
     codes[C_MODE] = MODE_TRAIN
     codes[C_SOLVER] = SOLVER_ADAM if est.solver == "adam" else SOLVER_SGD
@@ -688,6 +717,9 @@ def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype)
         codes[C_PARALLEL] and layout.n_params >= STEP_PARALLEL_MIN_PARAMS
     )
     codes[C_CHUNK_ROWS] = chunk_rows
+    codes[C_TILE_COLS] = ws.tile_cols
+    codes[C_TILE_WORK] = ws.tile_work
+    codes[C_ALWAYS_LAYERED] = int(ALWAYS_LAYERED)
     codes[C_TEAM] = team_size()
     codes[C_MODE] = MODE_TRAIN
     codes[C_SOLVER] = SOLVER_NONE

@@ -77,11 +77,11 @@ def network_input_jacobian(theta, table, n_layers, X, act, out_code, ws):
             w, _, fi, fo, a_off = table[layer]
             W = theta[w : w + fi * fo].reshape(fi, fo)
             dH = np.empty((n, fi))
-            matmul_nt(dH, dU, W, ws.work[0])
+            matmul_nt(dH, dU, W, ws.work[0], 0, fi)
             if layer > 0:
                 off = table[layer - 1, 4]
                 H = ws.acts[0][off : off + n * fi].reshape(n, fi)
-                activation_backward(dH, H, act)
+                activation_backward(dH, H, act, 0, fi)
             dU = dH
         J[:, k, :] = dU
     return P, J

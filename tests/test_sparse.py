@@ -31,11 +31,11 @@ def test_csr_forward_and_weight_grad_match_numpy(rng, dtype, shape):
     W = rng.standard_normal((n_features, fan_out)).astype(dtype)
     dense = X.toarray()[rows]
     U = np.empty((rows.size, fan_out), dtype=dtype)
-    csr_forward(U, Xb, W)
+    csr_forward(U, Xb, W, 0, fan_out)
     assert_allclose(U, dense @ W, **TOL[dtype])
     dU = rng.standard_normal((rows.size, fan_out)).astype(dtype)
     dW = np.full((n_features, fan_out), np.nan, dtype=dtype)  # must be overwritten
-    csr_weight_grad(dW, Xb, dU)
+    csr_weight_grad(dW, Xb, dU, 0, fan_out)
     assert_allclose(dW, dense.T @ dU, **TOL[dtype])
 
 
@@ -94,3 +94,24 @@ def test_sparse_input_is_never_densified(rng):
     finally:
         tracemalloc.stop()
     assert peak < 0.25 * n * d * 8
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_csr_column_ranges_equal_the_whole_product_bit_for_bit(rng, dtype):
+    """The sparse input layer's forward product and weight gradient on
+    panel-aligned column ranges (the training loop's layer phases) equal the
+    whole-width calls exactly."""
+    n_rows, n_features, fan_out = 37, 129, 100
+    X, Xb, rows = csr_batch(rng, n_rows, n_features, dtype)
+    W = rng.standard_normal((n_features, fan_out)).astype(dtype)
+    dU = rng.standard_normal((rows.size, fan_out)).astype(dtype)
+    nr = 128 // np.dtype(dtype).itemsize
+    U, dW = np.empty((rows.size, fan_out), dtype), np.empty(W.shape, dtype)
+    csr_forward(U, Xb, W, 0, fan_out)
+    csr_weight_grad(dW, Xb, dU, 0, fan_out)
+    Ut, dWt = np.full_like(U, np.nan), np.full_like(dW, np.nan)
+    for j0 in range(0, fan_out, nr):
+        csr_forward(Ut, Xb, W, j0, min(j0 + nr, fan_out))
+        csr_weight_grad(dWt, Xb, dU, j0, min(j0 + nr, fan_out))
+    np.testing.assert_array_equal(Ut, U)
+    np.testing.assert_array_equal(dWt, dW)

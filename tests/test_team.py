@@ -19,11 +19,13 @@ from tests.test_threads import run_script
 
 FITS = textwrap.dedent(
     """
-    import hashlib, json, warnings
+    import hashlib, json, os, warnings
     import numpy as np, scipy.sparse as sp
     import numba
+    import fastmlp._solver
     from fastmlp import MLPClassifier, MLPRegressor
     warnings.simplefilter("ignore")
+    fastmlp._solver.ALWAYS_LAYERED = os.environ.get("LAYERED") == "1"
     rng = np.random.default_rng(0)
     X = rng.standard_normal((1500, 24))
     y = (X[:, 0] + X[:, 1] ** 2 > 0.8).astype(int) + (X[:, 2] > 0.5)
@@ -48,6 +50,12 @@ FITS = textwrap.dedent(
                              X.astype(np.float32), y),
         "sparse": (C((64,), batch_size=128, max_iter=3), Xs, ys),
         "lbfgs": (R((128,), solver="lbfgs", max_iter=15), X, Y2),
+        "tanh_float32": (C((100, 40), activation="tanh", batch_size=64,
+                           max_iter=2), X.astype(np.float32), y),
+        "logistic_online": (C((20,), activation="logistic", solver="sgd",
+                              batch_size=1, max_iter=1), X[:300], y[:300]),
+        "identity_ragged": (R((70,), activation="identity", batch_size=100,
+                              max_iter=2), X[:1234], Y2[:1234]),
     }
     out = {"threads": numba.get_num_threads()}
     for name, (est, XX, yy) in cases.items():
@@ -72,20 +80,39 @@ FITS = textwrap.dedent(
 )
 
 
-def run_fits(threads):
-    done = run_script(FITS, env={"NUMBA_NUM_THREADS": str(threads)}, timeout=900)
+def run_fits(threads, layered=False):
+    env = {"NUMBA_NUM_THREADS": str(threads), "LAYERED": str(int(layered))}
+    done = run_script(FITS, env=env, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_weights_bit_identical_for_1_2_16_and_64_threads():
+@pytest.fixture(scope="module")
+def one_thread():
+    """The reference: one thread, no team, every batch as whole-chunk tasks."""
     reference = run_fits(1)
     assert reference.pop("threads") == 1
+    return reference
+
+
+def test_weights_bit_identical_for_1_2_16_and_64_threads(one_thread):
     for threads in (2, 16, 64):
         got = run_fits(threads)
         assert got.pop("threads") == threads
-        differ = sorted(k for k in reference if got[k] != reference[k])
+        differ = sorted(k for k in one_thread if got[k] != one_thread[k])
         assert not differ, f"{threads} threads: {differ} differ from one thread"
+
+
+@pytest.mark.parametrize("threads", [1, 16])
+def test_layer_phases_train_the_same_bits_as_whole_chunks(one_thread, threads):
+    """Every batch as layer phases (each product cut into column tiles, the
+    tiles shared by the team) gives the weights of whole-chunk tasks, byte for
+    byte: with one thread (the same arithmetic, another schedule) and with 16
+    (tiles of one chunk on different threads)."""
+    got = run_fits(threads, layered=True)
+    assert got.pop("threads") == threads
+    differ = sorted(k for k in one_thread if got[k] != one_thread[k])
+    assert not differ, f"layer phases, {threads} threads: {differ} differ"
 
 
 # The tuner, driven from Python: tune_batch reads the time-stamp counter

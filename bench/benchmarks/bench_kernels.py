@@ -39,8 +39,10 @@ class Gemm:
 
     def time_product(self, shape, dtype):
         if self.op == "nn":
-            matmul_nn(self.C, self.A, self.B, np.bool_(False), self.work)
+            matmul_nn(
+                self.C, self.A, self.B, np.bool_(False), self.work, 0, self.C.shape[1]
+            )
         elif self.op == "nt":
-            matmul_nt(self.C, self.A, self.B, self.work)
+            matmul_nt(self.C, self.A, self.B, self.work, 0, self.C.shape[1])
         else:
-            matmul_tn(self.C, self.A, self.B, self.work)
+            matmul_tn(self.C, self.A, self.B, self.work, 0, self.C.shape[1])

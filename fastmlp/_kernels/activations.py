@@ -86,14 +86,16 @@ def _softmax_rows(Z, b):
 
 
 @kernel
-def bias_activation_forward(Z, b, code):
-    """Z = f(Z + b) in place, row by row.  Z (n_samples, fan_out) C-contiguous,
-    b (fan_out,)."""
+def bias_activation_forward(Z, b, code, j0, j1):
+    """Z[:, j0:j1] = f(Z + b)[:, j0:j1] in place, row by row.  Z (n_samples,
+    fan_out) C-contiguous, b (fan_out,). Softmax needs whole rows: it ignores
+    the column range. Each element's operations do not depend on the range."""
     if code == ACT_SOFTMAX:
         _softmax_rows(Z, b)
         return
+    bj = b[j0:j1]
     for i in range(Z.shape[0]):
-        _bias_activation_row(Z[i], b, code)
+        _bias_activation_row(Z[i][j0:j1], bj, code)
 
 
 @inline_kernel
@@ -114,11 +116,12 @@ def activation_backward_row(dz, a, code):
 
 
 @kernel
-def activation_backward(dZ, A, code):
-    """dZ *= f'(Z), with f' written in terms of the forward output A = f(Z).
+def activation_backward(dZ, A, code, j0, j1):
+    """dZ[:, j0:j1] *= f'(Z), with f' written in terms of the forward output
+    A = f(Z).
 
     dZ, A (n_samples, fan_out); dZ written in place."""
     if code == ACT_IDENTITY:
         return
     for i in range(dZ.shape[0]):
-        activation_backward_row(dZ[i], A[i], code)
+        activation_backward_row(dZ[i][j0:j1], A[i][j0:j1], code)

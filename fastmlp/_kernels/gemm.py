@@ -1,16 +1,22 @@
 """Matrix products for the three shapes an MLP needs.
 
-    forward          U  = H  @ W      matmul_nn(C, A, B, accumulate, work)
-    input gradient   dH = dU @ W.T    matmul_nt(C, A, B, work)
-    weight gradient  dW = H.T @ dU    matmul_tn(C, A, B, work)
+    forward          U  = H  @ W      matmul_nn(C, A, B, accumulate, work, j0, j1)
+    input gradient   dH = dU @ W.T    matmul_nt(C, A, B, work, j0, j1)
+    weight gradient  dW = H.T @ dU    matmul_tn(C, A, B, work, j0, j1)
+
+Each computes columns j0..j1-1 of C only (0 and C.shape[1]: the whole product),
+every element by the same operations as the whole product, bit for bit
+(tests/kernels/test_gemm.py), so a product can be divided into column tiles
+among threads without changing a result.
 
 All arrays are C-contiguous and share one dtype (float32 or float64). ``work`` is
 a 1-D scratch buffer of that dtype with at least ``gemm_work_size(M, N, K)``
 elements, allocated once per fit. Every kernel here is serial: the training
-loop runs whole row chunks of a batch (and prediction whole row blocks) on each
-thread, in one parallel region per phase (network.py), so no GEMM opens a
-parallel region of its own. Each output element is computed by exactly one
-fixed sequence of operations, whatever the thread that runs it.
+loop runs whole row chunks of a batch, or (layer phases, loop.py) column tiles
+of a chunk's products, on each thread, and prediction whole row blocks, in one
+parallel region per call (network.py), so no GEMM opens a parallel region of
+its own. Each output element is computed by exactly one fixed sequence of
+operations, whatever the thread that runs it.
 
 ``gemm_naive`` is the reference (and the fallback the tests compare against).
 
@@ -588,8 +594,9 @@ def _pack_panel_t(work, w0, B, p):
 
 
 @inline_kernel
-def _tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b, t0, t1):
-    """Row tiles t0..t1-1 of C (M, N) (+)= A @ B, A read with strides (rsa, csa).
+def _tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b, t0, t1, p0, p1):
+    """Row tiles t0..t1-1 of C (M, N) (+)= A @ B in column panels p0..p1-1, A
+    read with strides (rsa, csa).
 
     Bp holds B's panels: panel p starts at b0 + p*pstride, row k of it at +k*ldb
     (packed: pstride = K*NR, ldb = NR; in place: pstride = NR, ldb = N).
@@ -597,12 +604,11 @@ def _tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b, t0, t1):
     group of tiles; each C tile sees its k blocks in order (fixed summation)."""
     M, N = C.shape
     NR = _nr(C)
-    n_panels = (N + NR - 1) // NR
     mflag = 2 if masked_b else 0
     for k0 in range(0, K, KC):
         kc = min(KC, K - k0)
         flags = mflag | (1 if (add or k0 > 0) else 0)
-        for p in range(n_panels):
+        for p in range(p0, p1):
             j0 = p * NR
             nr = min(NR, N - j0)
             boff = b0 + p * pstride + k0 * ldb
@@ -623,14 +629,15 @@ def _tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b, t0, t1):
 
 
 @kernel
-def _run_tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b):
-    """All row tiles of C, in groups of GROUP tiles (64 rows): each group's A
-    block (64 x KC) stays in L1/L2 while it meets every B panel."""
+def _run_tiles(C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b, p0, p1):
+    """All row tiles of C in column panels p0..p1-1, in groups of GROUP tiles
+    (64 rows): each group's A block (64 x KC) stays in L1/L2 while it meets
+    every B panel."""
     n_tiles = (C.shape[0] + MR - 1) // MR
     for t0 in range(0, n_tiles, GROUP):
         _tiles(
             C, A, rsa, csa, Bp, b0, ldb, pstride, K, add, masked_b,
-            t0, min(t0 + GROUP, n_tiles),
+            t0, min(t0 + GROUP, n_tiles), p0, p1,
         )  # fmt: skip
 
 
@@ -646,29 +653,29 @@ def _work_offset(work):
 
 
 @inline_kernel
-def _gemv_row(C, i, A, a_off, csa, B, add):
-    """C[i] (+)= sum_k A.flat[a_off + k*csa] * B[k]: one row of C by _ukr1 over
-    NR1-column strips of B read in place (masked on the right edge).
-    Memory-bound on B; 4 accumulators hide the FMA latency."""
+def _gemv_row(C, i, A, a_off, csa, B, add, j0, j1):
+    """C[i, j0:j1] (+)= sum_k A.flat[a_off + k*csa] * B[k, j0:j1]: one row of C
+    by _ukr1 over NR1-column strips of B read in place (masked on the right
+    edge). Memory-bound on B; 4 accumulators hide the FMA latency. Each
+    element is its own k-ordered chain of FMAs, whatever strip it is in."""
     M, N = C.shape
     K = B.shape[0]
     NR1 = _nr1(C)
     flags = 2 | (1 if add else 0)
-    for j0 in range(0, N, NR1):
-        _ukr1(
-            C, i * N + j0, N, A, a_off, 0, csa, B, j0, N, K, 1, min(NR1, N - j0), flags
-        )
+    for j in range(j0, j1, NR1):
+        _ukr1(C, i * N + j, N, A, a_off, 0, csa, B, j, N, K, 1, min(NR1, j1 - j), flags)
 
 
 @inline_kernel
-def _nt_row(C, A, B, i):
-    """Row i of C = A[i] @ B.T: N dot products of contiguous rows. The k loop
-    indexes 1-D row views by the loop counter, so LLVM vectorises the reduction."""
+def _nt_row(C, A, B, i, j0, j1):
+    """C[i, j0:j1] = A[i] @ B[j0:j1].T: dot products of contiguous rows. The k
+    loop indexes 1-D row views by the loop counter, so LLVM vectorises the
+    reduction (in the same order for every j)."""
     N, K = B.shape
     T = C.dtype.type
     a = A[i]
     c = C[i]
-    for j in range(N):
+    for j in range(j0, j1):
         b = B[j]
         s = T(0)
         for k in range(K):
@@ -702,18 +709,19 @@ def _dot_row(C, A, b, i, add):
 
 
 @inline_kernel
-def _rank_k(C, A, B):
-    """C (M, N) = A.T @ B for few rows K (A (K, M), B (K, N)): C[i] = sum_k
-    A[k, i] * B[k], each row of C written in k order (vectorised over columns)."""
+def _rank_k(C, A, B, j0, j1):
+    """C[:, j0:j1] = A.T @ B[:, j0:j1] for few rows K (A (K, M), B (K, N)):
+    C[i] = sum_k A[k, i] * B[k], each row of C written in k order (vectorised
+    over columns)."""
     K = A.shape[0]
     for i in range(C.shape[0]):
-        c = C[i]
-        b = B[0]
+        c = C[i][j0:j1]
+        b = B[0][j0:j1]
         a = A[0, i]
         for j in range(c.shape[0]):
             c[j] = a * b[j]
         for k in range(1, K):
-            b = B[k]
+            b = B[k][j0:j1]
             a = A[k, i]
             for j in range(c.shape[0]):
                 c[j] += a * b[j]
@@ -741,35 +749,68 @@ def _gemv_t(c, A, b):
 intp = np.intp
 
 
+@inline_kernel
+def _panels(C, j0, j1):
+    """The column panels (p0, p1) that hold columns j0..j1-1 of C."""
+    NR = _nr(C)
+    return j0 // NR, (j1 + NR - 1) // NR
+
+
+@inline_kernel
+def _zero_columns(C, j0, j1):
+    """C[:, j0:j1] = 0 (a product over K = 0)."""
+    T = C.dtype.type
+    for i in range(C.shape[0]):
+        c = C[i][j0:j1]
+        for j in range(c.shape[0]):
+            c[j] = T(0)
+
+
 @kernel
-def _strided_times_b(C, A, rsa, csa, B, accumulate, work):
-    """C (M, N) (+)= A' @ B for M >= MR, where A'[i, k] = A.flat[i*rsa + k*csa]
-    (rsa=K, csa=1: A @ B; rsa=1, csa=M: A.T @ B). B (K, N) is packed into NR-wide
-    panels in ``work`` when at least PACK_MIN_TILES row tiles reuse them, else read
-    in place with masked loads on the right edge."""
+def _strided_times_b(C, A, rsa, csa, B, accumulate, work, p0, p1):
+    """C (M, N) (+)= A' @ B for M >= MR in column panels p0..p1-1, where
+    A'[i, k] = A.flat[i*rsa + k*csa] (rsa=K, csa=1: A @ B; rsa=1, csa=M:
+    A.T @ B). B's panels p0..p1-1 are packed into ``work`` (from its start)
+    when at least PACK_MIN_TILES row tiles reuse them, else B is read in place
+    with masked loads on the right edge. Packing or not never changes the
+    arithmetic: each element of C is the same k-ordered FMA chain."""
     M, N = C.shape
     K = B.shape[0]
     NR = _nr(C)
-    n_panels = (N + NR - 1) // NR
     if (M + MR - 1) // MR >= PACK_MIN_TILES:
-        w0 = _work_offset(work)
-        _pack_panels(work, w0, B, intp(0), n_panels)
-        _run_tiles(C, A, rsa, csa, work, w0, NR, K * NR, K, accumulate, np.bool_(False))
+        # panel p at w0 + (p - p0) * K * NR
+        w0 = _work_offset(work) - p0 * K * NR
+        _pack_panels(work, w0, B, p0, p1)
+        _run_tiles(
+            C, A, rsa, csa, work, w0, NR, K * NR, K, accumulate, np.bool_(False),
+            p0, p1,
+        )  # fmt: skip
     else:  # one group of row tiles: read B in place
         _run_tiles(
             C, A, rsa, csa, view1d(B, 0, B.size), intp(0), N, NR, K, accumulate,
-            np.bool_(True),
+            np.bool_(True), p0, p1,
         )  # fmt: skip
 
 
+# The products below compute columns j0..j1-1 of C, the rest untouched: j0 a
+# multiple of the panel width NR (NR_BYTES // itemsize) and j1 one too or N.
+# Every element of C is computed by the same sequence of operations whatever
+# the column range, so a product split into column ranges among threads
+# equals the whole product bit for bit (tests/kernels/test_gemm.py).
+
+
 @kernel
-def matmul_nn(C, A, B, accumulate, work):
-    """C (+)= A @ B.  A (M, K), B (K, N) -> C (M, N); work: gemm_work_size scratch.
+def matmul_nn(C, A, B, accumulate, work, j0, j1):
+    """C[:, j0:j1] (+)= A @ B[:, j0:j1].  A (M, K), B (K, N) -> C (M, N);
+    work: gemm_work_size scratch.
 
     With accumulate, C += A @ B (C holds e.g. the bias rows). Serial: the caller
-    runs whole row chunks of a batch on each thread. No allocation."""
+    runs whole row chunks of a batch, or column ranges of a chunk, on each
+    thread. No allocation."""
     M, K = A.shape
     N = B.shape[1]
+    if j0 >= j1:
+        return
     if N == 1:  # one output column: M dot products with B's only column
         b = view1d(B, 0, K)
         for i in range(M):
@@ -777,58 +818,66 @@ def matmul_nn(C, A, B, accumulate, work):
         return
     if M < MR:  # GEMV rows: B streamed once per row, nothing to reuse a packing
         for i in range(M):
-            _gemv_row(C, i, A, i * K, intp(1), B, accumulate)
+            _gemv_row(C, i, A, i * K, intp(1), B, accumulate, j0, j1)
         return
-    _strided_times_b(C, A, intp(K), intp(1), B, accumulate, work)
+    p0, p1 = _panels(C, j0, j1)
+    _strided_times_b(C, A, intp(K), intp(1), B, accumulate, work, p0, p1)
     if K == 0 and not accumulate:
-        _zero(C, 0, M * N)
+        _zero_columns(C, j0, j1)
 
 
 @kernel
-def matmul_nt(C, A, B, work):
-    """C = A @ B.T.  A (M, K), B (N, K) -> C (M, N); work: gemm_work_size scratch.
+def matmul_nt(C, A, B, work, j0, j1):
+    """C[:, j0:j1] = A @ B[j0:j1].T.  A (M, K), B (N, K) -> C (M, N); work:
+    gemm_work_size scratch.
 
     B.T is packed into NR-column panels (a transposing copy in 16 x 16 register
     blocks), then it is the A @ B product."""
     M, K = A.shape
     N = B.shape[0]
     NO = np.bool_(False)
+    if j0 >= j1:
+        return
     if K == 1:  # outer product of A's and B's only columns
-        _rank_k(C, view2d(A, 0, 1, M), view2d(B, 0, 1, N))
+        _rank_k(C, view2d(A, 0, 1, M), view2d(B, 0, 1, N), j0, j1)
         return
     if M < MR:
         for i in range(M):
-            _nt_row(C, A, B, i)
+            _nt_row(C, A, B, i, j0, j1)
         return
     NR = _nr(C)
-    n_panels = (N + NR - 1) // NR
-    w0 = _work_offset(work)
-    for p in range(n_panels):
+    p0, p1 = _panels(C, j0, j1)
+    w0 = _work_offset(work) - p0 * K * NR  # panel p at w0 + (p - p0) * K * NR
+    for p in range(p0, p1):
         _pack_panel_t(work, w0, B, intp(p))
-    _run_tiles(C, A, K, intp(1), work, w0, NR, K * NR, K, NO, NO)
+    _run_tiles(C, A, K, intp(1), work, w0, NR, K * NR, K, NO, NO, p0, p1)
     if K == 0:
-        _zero(C, 0, M * N)
+        _zero_columns(C, j0, j1)
 
 
 @kernel
-def matmul_tn(C, A, B, work):
-    """C = A.T @ B.  A (K, M), B (K, N) -> C (M, N); work: gemm_work_size scratch.
+def matmul_tn(C, A, B, work, j0, j1):
+    """C[:, j0:j1] = A.T @ B[:, j0:j1].  A (K, M), B (K, N) -> C (M, N); work:
+    gemm_work_size scratch.
 
     A is read in place with row stride 1 and k stride M (8 contiguous scalars
     per k)."""
     K, M = A.shape
     N = B.shape[1]
     NO = np.bool_(False)
+    if j0 >= j1:
+        return
     if N == 1:  # one column: A.T @ b as axpy of A's rows
         _gemv_t(view1d(C, 0, M), A, view1d(B, 0, K))
         return
     if 1 <= K <= SMALL_K:  # a few rows (small batch): rank-K update, no packing
-        _rank_k(C, A, B)
+        _rank_k(C, A, B, j0, j1)
         return
     if M < MR:
         for i in range(M):
-            _gemv_row(C, i, A, i, M, B, NO)
+            _gemv_row(C, i, A, i, M, B, NO, j0, j1)
         return
-    _strided_times_b(C, A, intp(1), intp(M), B, NO, work)
+    p0, p1 = _panels(C, j0, j1)
+    _strided_times_b(C, A, intp(1), intp(M), B, NO, work, p0, p1)
     if K == 0:
-        _zero(C, 0, M * N)
+        _zero_columns(C, j0, j1)

@@ -100,7 +100,7 @@ def jacobian_block(
         W, _ = weights(theta, layout, layer)
         dU = view2d(cur, 0, n_out * nb, fan_out)
         dH = view2d(nxt, 0, n_out * nb, fan_in)
-        matmul_nt(dH, dU, W, work)  # (n_out * nb, fan_in)
+        matmul_nt(dH, dU, W, work, np.intp(0), fan_in)  # (n_out * nb, fan_in)
         if layer > 0:
             H = layer_view(acts, layout, layer - 1, nb)  # (nb, fan_in)
             stacked_activation_backward(dH, H, act_code)

@@ -10,11 +10,31 @@ between phases and leaves the next phase in the loop state ``ctl``:
     epoch start     the shuffle (codes[C_SHUFFLE]); the epoch's first batch
     PHASE_CHUNKS    a batch's row chunks (forward, loss, backward)  -> the loss,
                     Adam's t and step size                           -> PHASE_STEP
+                    or, when more members can take part than the batch has
+                    chunks, the same work as layer phases (below)
     PHASE_STEP      the step, in CHUNK-element slices -> ||coefs||^2 and the
                     divergence check -> the next batch
     PHASE_PREDICT / PHASE_VALIDATE   blocks of prediction outputs -> the next block
     epoch end       the validation score, epochs.end_epoch, the best weights
     PHASE_DONE      the call is over (fit[F_STATUS] says how)
+
+Layer phases (a batch's chunks, with more members than chunks): each chunk's
+products are divided into column tiles of TILE_COLS columns (one GEMM panel,
+codes[C_TILE_COLS]); a tile is a task, so a batch of 4 chunks of a 512-wide
+net is 64 tasks per layer rather than 4:
+
+    PHASE_GATHER    each chunk's rows and targets gathered
+    PHASE_FORWARD   layer ctl[L_LAYER]'s outputs, (tile, chunk) per task; the
+                    layers in order
+    PHASE_LOSS      each chunk's output activation, loss and output delta
+    PHASE_BACKWARD  layer ctl[L_LAYER]'s weight and bias gradient tiles and its
+                    input delta tiles; the layers in reverse -> as PHASE_CHUNKS
+
+Every element is computed by the same operations in either form (the products
+and elementwise kernels take a column range and compute each element as the
+whole product does; tests/kernels/test_gemm.py), so which form a batch takes
+never changes a bit: it is a schedule, chosen per batch from the members that
+may take part (the tuner's cap).
 
 The floating-point state between phases lives in ``fit`` (F_SQNORM, F_ACCUM,
 F_SW_SUM, F_STEP_LR, F_BATCH_LOSS), the integer state here (L_*), so any
@@ -50,6 +70,7 @@ from .epochs import (
     end_epoch,
     validation_score,
 )
+from .layout import FAN_IN, FAN_OUT
 from .optimizers import (
     H_ALPHA,
     H_BETA_1,
@@ -72,7 +93,7 @@ from .team import (
     L_UNITS,
     UNITS_PER_MEMBER,
 )
-from .tuner import T_CAP, T_LAST, T_LIMIT, start_tuning, tune_batch
+from .tuner import T_CAP, T_END, T_LAST, T_LIMIT, start_tuning, tune_batch
 
 # codes[] entries: activations, loss, solver; whether phase 0 (row chunks) and
 # phase 1 (the step) may be split among the team; rows per chunk; the mode.
@@ -80,12 +101,17 @@ C_ACT, C_OUT, C_LOSS, C_SOLVER, C_PARALLEL, C_STEP_PARALLEL, C_CHUNK_ROWS = rang
 # The epoch loop's codes (epochs.py): the learning-rate schedule, what the
 # stopping rule watches, whether each epoch shuffles; the team's size.
 C_MODE, C_SCHEDULE, C_SCORING, C_SHUFFLE, C_TEAM = 7, 8, 9, 10, 11
-N_CODES = 12
+# Layer phases: columns per tile (0: never tiled), the scratch elements a
+# tile's product needs (_solver.Workspace sizes both); 1 to run every batch
+# as layer phases, whatever the team (the tests compare the two forms).
+C_TILE_COLS, C_TILE_WORK, C_ALWAYS_LAYERED = 12, 13, 14
+N_CODES = 15
 MODE_TRAIN, MODE_PREDICT = 0, 1
 (
     PHASE_CHUNKS, PHASE_STEP, PHASE_PROBE, PHASE_PREDICT, PHASE_VALIDATE,
-    PHASE_BEGIN, PHASE_DONE,
-) = range(7)  # fmt: skip
+    PHASE_BEGIN, PHASE_DONE, PHASE_GATHER, PHASE_FORWARD, PHASE_LOSS,
+    PHASE_BACKWARD,
+) = range(11)  # fmt: skip
 
 # Rows of the float64 ``sums`` buffer: the step's per-slice squared norms, and
 # each row chunk's weighted loss sum and weight sum.
@@ -103,6 +129,10 @@ L_N_BATCHES = K_STATE + 12  # training batches per epoch
 L_N_VAL_BATCHES = K_STATE + 13  # validation blocks per epoch (0: none)
 L_N_PARTS = K_STATE + 14  # the batch's row chunks
 L_SCRATCH = K_STATE + 15  # sets of scratch buffers (acts, deltas, work)
+# (the tuner's words follow, up to T_END)
+L_LAYER = T_END  # layer of the layer phase in progress
+L_TILE_SETS = T_END + 1  # members that have tile scratch in work (layer phases)
+assert L_TILE_SETS < K_CLAIM, "the loop state runs into the team's claim words"
 
 # What advance does next
 _NEXT_EPOCH, _NEXT_BATCH, _END_EPOCH, _FINISHED = range(4)
@@ -115,14 +145,15 @@ def set_phase(ctl, codes, phase, n_tasks, split):
     at most team.UNITS_PER_MEMBER per member taking part, and no more than
     ctl has claim words for), else one unit, which the lead runs itself.
     Members take part in phases that use scratch buffers only up to the
-    number of buffer sets (ctl[L_SCRATCH]); the step uses none; and in a
-    training call only up to the cap that tuner.py chose (ctl[T_CAP])."""
+    number of buffer sets (ctl[L_SCRATCH]); the step uses none, layer phases
+    a tile's scratch each (ctl[L_TILE_SETS]); and in a training call only up
+    to the cap that tuner.py chose (ctl[T_CAP])."""
     ctl[L_PHASE] = phase
     ctl[L_TASKS] = n_tasks
-    members = codes[C_TEAM]
-    if ctl[T_CAP] > 0:
-        members = min(members, ctl[T_CAP])
-    if phase != PHASE_STEP:
+    members = _members(ctl, codes)
+    if phase >= PHASE_GATHER:
+        members = min(members, ctl[L_TILE_SETS])
+    elif phase != PHASE_STEP:
         members = min(members, ctl[L_SCRATCH])
     members = min(members, n_tasks)
     if split and members > 1:
@@ -136,6 +167,68 @@ def set_phase(ctl, codes, phase, n_tasks, split):
         ctl[L_UNIT] = max(n_tasks, 1)
         ctl[L_UNITS] = 1
         ctl[L_MEMBERS] = 1
+
+
+@inline_kernel
+def _members(ctl, codes):
+    """Members that may take part in a split phase: the team, within the cap."""
+    members = codes[C_TEAM]
+    if ctl[T_CAP] > 0:
+        members = min(members, ctl[T_CAP])
+    return members
+
+
+@inline_kernel
+def _tiles(layout, codes, layer, column):
+    """Column tiles of layer ``layer``'s fan-in (column FAN_IN) or fan-out."""
+    tile = codes[C_TILE_COLS]
+    return (layout[layer, column] + tile - 1) // tile
+
+
+@inline_kernel
+def _layered(ctl, codes, n_parts):
+    """Whether a batch of n_parts chunks runs as layer phases: more members may
+    take part than it has chunks."""
+    if codes[C_TILE_COLS] == 0:
+        return False
+    if codes[C_ALWAYS_LAYERED] != 0:
+        return True
+    if codes[C_PARALLEL] == 0:
+        return False
+    return min(_members(ctl, codes), ctl[L_TILE_SETS]) > n_parts
+
+
+@inline_kernel
+def _next_layer_phase(ctl, layout, codes, phase):
+    """After layer phase ``phase``: the next one (its tasks (tile, chunk)
+    pairs, tile-major, see network.run_task) in ctl, and True; or False after
+    the first layer's backward phase, the batch's last. Inlined once, in
+    advance: a kernel of its own costs a compile of its own."""
+    layer = ctl[L_LAYER]
+    last = layout.shape[0] - 1
+    if phase == PHASE_GATHER:
+        phase = PHASE_FORWARD
+        layer = 0
+    elif phase == PHASE_FORWARD and layer < last:
+        layer += 1
+    elif phase == PHASE_FORWARD:
+        phase = PHASE_LOSS
+    elif phase == PHASE_LOSS:
+        phase = PHASE_BACKWARD
+        layer = last
+    elif layer > 0:
+        layer -= 1
+    else:
+        return False
+    ctl[L_LAYER] = layer
+    n_parts = ctl[L_N_PARTS]
+    n_tasks = n_parts  # PHASE_LOSS: one per chunk
+    if phase != PHASE_LOSS:
+        n_tasks *= _tiles(layout, codes, layer, FAN_OUT)
+    if phase == PHASE_BACKWARD and layer > 0:  # and the input delta's tiles
+        n_tasks += n_parts * _tiles(layout, codes, layer, FAN_IN)
+    set_phase(ctl, codes, phase, n_tasks, True)
+    return True
 
 
 @inline_kernel
@@ -175,6 +268,8 @@ def _start_batch(ctl, codes, batch_size, n, n_val):
         phase = PHASE_VALIDATE
     elif codes[C_MODE] == MODE_PREDICT:
         phase = PHASE_PREDICT
+    elif _layered(ctl, codes, n_parts):
+        phase = PHASE_GATHER
     else:
         phase = PHASE_CHUNKS
     set_phase(ctl, codes, phase, n_parts, codes[C_PARALLEL] != 0)
@@ -182,13 +277,19 @@ def _start_batch(ctl, codes, batch_size, n, n_val):
 
 
 @strict_kernel
-def _most_members(ctl, codes, n, batch_size, n_slices):
-    """The most members a split phase of this training call can use."""
+def _most_members(ctl, layout, codes, n, batch_size, n_slices):
+    """The most members a split phase of this training call can use: its
+    chunks, or in layer phases the (tile, chunk) tasks of its widest layer."""
     most = 1
     if codes[C_PARALLEL] != 0:
         rows = min(batch_size, n)
         parts = (rows + codes[C_CHUNK_ROWS] - 1) // codes[C_CHUNK_ROWS]
         most = min(parts, ctl[L_SCRATCH])
+        if codes[C_TILE_COLS] > 0:
+            widest = 0
+            for layer in range(layout.shape[0]):
+                widest = max(widest, _tiles(layout, codes, layer, FAN_OUT))
+            most = max(most, min(parts * widest, ctl[L_TILE_SETS]))
     if codes[C_STEP_PARALLEL] != 0:
         most = max(most, n_slices)
     return min(most, codes[C_TEAM])
@@ -267,7 +368,7 @@ def advance(theta, sums, order, layout, codes, hp, batch_size, fit, curve, mt_ke
         if one_pass:
             ctl[T_CAP] = 0
         else:
-            limit = _most_members(ctl, codes, n, batch_size, n_slices)
+            limit = _most_members(ctl, layout, codes, n, batch_size, n_slices)
             if ctl[T_CAP] == 0 or ctl[T_LIMIT] != limit:
                 start_tuning(ctl, limit)
             else:  # go on from the last call (its last batch is not timed)
@@ -275,6 +376,10 @@ def advance(theta, sums, order, layout, codes, hp, batch_size, fit, curve, mt_ke
         nxt = _NEXT_EPOCH
     elif phase == PHASE_CHUNKS:
         _chunks_done(ctl, sums, codes, hp, fit, n_slices)
+        return
+    elif phase >= PHASE_GATHER:  # layer phases: the next, or the batch's end
+        if not _next_layer_phase(ctl, layout, codes, phase):
+            _chunks_done(ctl, sums, codes, hp, fit, n_slices)
         return
     elif phase == PHASE_STEP:
         nxt = _step_done(ctl, sums, codes, fit, batch_size, n_slices)

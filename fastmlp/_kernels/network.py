@@ -1,10 +1,7 @@
 """The network: forward, backward and whole-epoch training, composed from kernels.
 
 Parameters live in one flat buffer ``theta`` (all coefficient matrices, then all
-intercepts, scikit-learn's ``_pack`` order). ``layout`` is an int64 array with one
-row per layer, columns ``[W_OFF, B_OFF, FAN_IN, FAN_OUT, A_OFF]``: the offsets of
-W_l (fan_in, fan_out) and b_l (fan_out,) in theta, and of the layer's output block
-in the activation/delta work buffers (room for ``max_rows * fan_out`` values).
+intercepts, scikit-learn's ``_pack`` order), placed as ``layout`` says (layout.py).
 
 Maths (per mini-batch of nb rows, layers l = 0 .. L-1):
   forward   U_l = H_{l-1} W_l + b_l,   H_l = f_l(U_l),   H_{-1} = X_batch
@@ -19,6 +16,10 @@ serial. A batch runs as two phases of tasks:
            into the chunk's own buffers (G[c], acts[c], deltas[c], work[c]);
   phase 1  one task per CHUNK-element slice of theta: add the chunks' gradients
            in chunk order and apply the solver's step (optimizers.step_chunk).
+When more threads may take part than a batch has chunks, phase 0 runs as layer
+phases instead (loop.py): each layer's products divided into column tiles of
+every chunk, so a 4-chunk batch of a 512-wide net keeps 16 threads busy. The
+tiles compute each element exactly as the whole chunk does.
 ``run_task`` runs a phase's tasks and, for whoever completes a phase, the
 bookkeeping up to the next (loop.py). One call of ``train_epochs`` is one
 parallel region at most: a team of threads that takes the tasks of split
@@ -48,8 +49,20 @@ from .activations import activation_backward, bias_activation_forward
 from .epochs import F_STEP_LR, F_SW_SUM
 from .gemm import matmul_nn, matmul_nt, matmul_tn
 from .indirect import call_kernel
+
+# the layout's columns and views are part of this module's API
+from .layout import (  # noqa: F401, E402
+    A_OFF,
+    B_OFF,
+    FAN_IN,
+    FAN_OUT,
+    W_OFF,
+    layer_view,
+    weights,
+)
 from .loop import (  # noqa: F401  (the codes are part of this module's API)
     C_ACT,
+    C_ALWAYS_LAYERED,
     C_CHUNK_ROWS,
     C_LOSS,
     C_MODE,
@@ -61,16 +74,24 @@ from .loop import (  # noqa: F401  (the codes are part of this module's API)
     C_SOLVER,
     C_STEP_PARALLEL,
     C_TEAM,
+    C_TILE_COLS,
+    C_TILE_WORK,
+    L_LAYER,
     L_N_PARTS,
     L_SCRATCH,
     L_START,
     L_STOP,
+    L_TILE_SETS,
     MODE_PREDICT,
     MODE_TRAIN,
     N_CODES,
+    PHASE_BACKWARD,
     PHASE_BEGIN,
     PHASE_CHUNKS,
     PHASE_DONE,
+    PHASE_FORWARD,
+    PHASE_GATHER,
+    PHASE_LOSS,
     PHASE_PREDICT,
     PHASE_PROBE,
     PHASE_STEP,
@@ -86,58 +107,40 @@ from .reduce import column_sum
 from .sparse import (
     batch_input,
     batch_rows,
+    gathered_input,
     input_forward,
     input_weight_grad,
 )
 from .team import L_PHASE, L_TASKS, L_UNITS, publish, team_member
 from .tuner import T_CAP, T_END
-from .views import view1d, view2d
-
-W_OFF, B_OFF, FAN_IN, FAN_OUT, A_OFF = 0, 1, 2, 3, 4
+from .views import view1d
 
 
 @inline_kernel
-def layer_view(buf, layout, layer, n_rows):
-    """The (n_rows, fan_out) block of ``buf`` that belongs to ``layer``."""
-    return view2d(buf, layout[layer, A_OFF], n_rows, layout[layer, FAN_OUT])
-
-
-@inline_kernel
-def weights(theta, layout, layer):
-    """Views (W, b) of layer ``layer`` into theta: W (fan_in, fan_out), b (fan_out,)."""
-    return (
-        view2d(
-            theta, layout[layer, W_OFF], layout[layer, FAN_IN], layout[layer, FAN_OUT]
-        ),
-        view1d(theta, layout[layer, B_OFF], layout[layer, FAN_OUT]),
-    )
-
-
-@kernel
 def forward(acts, work, Xb, theta, layout, act_code, out_code):
     """Forward pass of the batch Xb (dense (nb, n_features) or CSRRows); layer
-    outputs written into ``acts``.
+    outputs written into ``acts``: each layer as one whole tile (forward_tile),
+    then the output activation.
 
     Returns the (nb, n_outputs) view of the output layer's activations."""
     nb = batch_rows(Xb)
-    n_layers = layout.shape[0]
-    # np.bool_, not a literal False: a literal would compile its own copy of matmul_nn.
-    overwrite = np.bool_(False)
-    W, b = weights(theta, layout, 0)
-    H = layer_view(acts, layout, 0, nb)  # (nb, fan_out)
-    input_forward(H, Xb, W, work)
-    bias_activation_forward(H, b, out_code if n_layers == 1 else act_code)
-    for layer in range(1, n_layers):
-        W, b = weights(theta, layout, layer)
-        U = layer_view(acts, layout, layer, nb)  # (nb, fan_out)
-        matmul_nn(U, H, W, overwrite, work)
-        code = out_code if layer == n_layers - 1 else act_code
-        bias_activation_forward(U, b, code)
-        H = U
-    return H
+    last = layout.shape[0] - 1
+    zero = np.intp(0)
+    for layer in range(last + 1):
+        forward_tile(acts, work, Xb, theta, layout, layer, zero, layout[layer, FAN_OUT],
+                     act_code)  # fmt: skip
+    _, b = weights(theta, layout, last)
+    P = layer_view(acts, layout, last, nb)
+    bias_activation_forward(P, b, out_code, zero, layout[last, FAN_OUT])
+    return P
 
 
-@kernel
+# A tile width no layer reaches: backward_tile's tile 0 is then a layer's whole
+# weight gradient and tile 1 its whole input delta.
+WHOLE_LAYER = 1 << 40
+
+
+@inline_kernel
 def forward_backward(
     graw, acts, deltas, work, Xb, Yb, swb, theta, layout, act_code, out_code,
     loss_code,
@@ -145,27 +148,88 @@ def forward_backward(
     """Forward and backward pass of one batch; raw gradient sums into ``graw``.
 
     Xb dense (nb, n_features) or CSRRows, Yb (nb, n_outputs), swb (nb,). Returns
-    the weighted sum of the per-row losses (float64), without the L2 term."""
+    the weighted sum of the per-row losses (float64), without the L2 term.
+
+    Composed of the layer phases' own kernels, each layer one whole tile, so
+    whole chunks and layer phases run the same compiled code (and Numba
+    compiles it once, not again as a fused pass)."""
+    last = layout.shape[0] - 1
+    zero = np.intp(0)
+    whole = np.intp(WHOLE_LAYER)
+    for layer in range(last + 1):
+        forward_tile(acts, work, Xb, theta, layout, layer, zero, layout[layer, FAN_OUT],
+                     act_code)  # fmt: skip
+    loss_sum = loss_chunk(deltas, acts, Yb, swb, theta, layout, out_code, loss_code)
+    for layer in range(last, -1, -1):
+        # the weight and bias gradient, then (below the first layer) the delta
+        backward_tile(graw, deltas, acts, work, Xb, theta, layout, layer, zero, whole,
+                      act_code)  # fmt: skip
+        if layer > 0:
+            backward_tile(graw, deltas, acts, work, Xb, theta, layout, layer,
+                          np.intp(1), whole, act_code)  # fmt: skip
+    return loss_sum
+
+
+@kernel
+def forward_tile(acts, work, Xb, theta, layout, layer, j0, j1, act_code):
+    """Columns j0..j1-1 of layer ``layer``'s outputs for the chunk Xb, whose
+    earlier layers' outputs are in ``acts``; a hidden layer's activation
+    applied (the output layer's waits for the chunk's whole rows, loss_chunk).
+    Each element as ``forward`` computes it."""
+    nb = batch_rows(Xb)
+    W, b = weights(theta, layout, layer)
+    U = layer_view(acts, layout, layer, nb)
+    if layer == 0:
+        input_forward(U, Xb, W, work, j0, j1)
+    else:
+        H = layer_view(acts, layout, layer - 1, nb)
+        matmul_nn(U, H, W, np.bool_(False), work, j0, j1)
+    if layer < layout.shape[0] - 1:
+        bias_activation_forward(U, b, act_code, j0, j1)
+
+
+@kernel
+def loss_chunk(deltas, acts, Yb, swb, theta, layout, out_code, loss_code):
+    """The chunk's output activation, loss and output delta, after its output
+    layer's tiles (forward_tile); the weighted loss sum, as forward_backward."""
     nb = Yb.shape[0]
     last = layout.shape[0] - 1
-    P = forward(acts, work, Xb, theta, layout, act_code, out_code)
+    _, b = weights(theta, layout, last)
+    P = layer_view(acts, layout, last, nb)
+    bias_activation_forward(P, b, out_code, np.intp(0), layout[last, FAN_OUT])
     dU = layer_view(deltas, layout, last, nb)
-    loss_sum = loss_forward_backward(dU, P, Yb, swb, loss_code)
-    for layer in range(last, 0, -1):
-        dU = layer_view(deltas, layout, layer, nb)  # (nb, fan_out)
-        H = layer_view(acts, layout, layer - 1, nb)  # (nb, fan_in)
+    return loss_forward_backward(dU, P, Yb, swb, loss_code)
+
+
+@kernel
+def backward_tile(graw, deltas, acts, work, Xb, theta, layout, layer, tile, tile_cols,
+                  act_code):  # fmt: skip
+    """Tile ``tile`` of layer ``layer``'s backward pass for the chunk Xb: below
+    the layer's fan-out tile count, columns of its weight and bias gradient
+    (into graw); above it, columns of the input delta (into deltas, the
+    activation's derivative applied). Each element as forward_backward."""
+    nb = batch_rows(Xb)
+    dU = layer_view(deltas, layout, layer, nb)
+    fan_out = layout[layer, FAN_OUT]
+    n_out_tiles = (fan_out + tile_cols - 1) // tile_cols
+    if tile < n_out_tiles:
+        j0 = tile * tile_cols
+        j1 = min(j0 + tile_cols, fan_out)
         dW, db = weights(graw, layout, layer)
-        matmul_tn(dW, H, dU, work)  # H.T @ dU
-        column_sum(db, dU)
+        if layer == 0:
+            input_weight_grad(dW, Xb, dU, work, j0, j1)
+        else:
+            H = layer_view(acts, layout, layer - 1, nb)
+            matmul_tn(dW, H, dU, work, j0, j1)
+        column_sum(db, dU, j0, j1)
+    else:
+        j0 = (tile - n_out_tiles) * tile_cols
+        j1 = min(j0 + tile_cols, layout[layer, FAN_IN])
         W, _ = weights(theta, layout, layer)
-        dH = layer_view(deltas, layout, layer - 1, nb)  # (nb, fan_in)
-        matmul_nt(dH, dU, W, work)  # dU @ W.T
-        activation_backward(dH, H, act_code)
-    dU = layer_view(deltas, layout, 0, nb)
-    dW, db = weights(graw, layout, 0)
-    input_weight_grad(dW, Xb, dU, work)  # X.T @ dU
-    column_sum(db, dU)
-    return loss_sum
+        H = layer_view(acts, layout, layer - 1, nb)
+        dH = layer_view(deltas, layout, layer - 1, nb)
+        matmul_nt(dH, dU, W, work, j0, j1)
+        activation_backward(dH, H, act_code, j0, j1)
 
 
 @inline_kernel
@@ -255,6 +319,39 @@ def run_task(
                     acts[slot], work[slot], xb, X_val, P_val, order_val, start, r0,
                     r1, theta, layout, codes,
                 )  # fmt: skip
+            elif phase == PHASE_GATHER:  # chunk ``task``'s rows and targets
+                batch_input(xb[r0:r1], X, order, start + r0, start + r1)
+                sums[S_WEIGHT, task] = gather_targets(
+                    yb[r0:r1], swb[r0:r1], Y, sw, order, start + r0, start + r1
+                )
+            elif phase == PHASE_LOSS:  # chunk ``task``'s output, loss, delta
+                sums[S_LOSS, task] = loss_chunk(
+                    deltas[task], acts[task], yb[r0:r1], swb[r0:r1], theta, layout,
+                    codes[C_OUT], codes[C_LOSS],
+                )  # fmt: skip
+            elif phase == PHASE_FORWARD or phase == PHASE_BACKWARD:
+                # (tile, chunk) of layer ctl[L_LAYER], in the chunk's own
+                # buffers; the member's tile scratch at its place in ``work``
+                n_parts = ctl[L_N_PARTS]
+                tile = task // n_parts
+                c = task - tile * n_parts
+                c0 = c * chunk_rows
+                c1 = min(c0 + chunk_rows, nb)
+                Xc = gathered_input(xb[c0:c1], X, order, start + c0, start + c1)
+                tw = view1d(work, member * codes[C_TILE_WORK], codes[C_TILE_WORK])
+                layer = ctl[L_LAYER]
+                cols = codes[C_TILE_COLS]
+                if phase == PHASE_FORWARD:
+                    j0 = tile * cols
+                    j1 = min(j0 + cols, layout[layer, FAN_OUT])
+                    forward_tile(
+                        acts[c], tw, Xc, theta, layout, layer, j0, j1, codes[C_ACT]
+                    )
+                else:
+                    backward_tile(
+                        G[c], deltas[c], acts[c], tw, Xc, theta, layout, layer, tile,
+                        cols, codes[C_ACT],
+                    )  # fmt: skip
             else:  # PHASE_CHUNKS: gather, forward, loss, backward into G[task]
                 Xc = batch_input(xb[r0:r1], X, order, start + r0, start + r1)
                 sums[S_WEIGHT, task] = gather_targets(
@@ -340,6 +437,8 @@ def train_epochs(
         return -2
     ctl[L_PHASE] = PHASE_BEGIN
     ctl[L_SCRATCH] = acts.shape[0]
+    if codes[C_TILE_WORK] > 0:  # members with tile scratch (layer phases)
+        ctl[L_TILE_SETS] = work.size // codes[C_TILE_WORK]
     call_kernel(task_addr, task_key, (zero, zero, zero, np.intp(1)), args)
     if ctl[L_PHASE] != PHASE_DONE:
         publish(ctl, 1)

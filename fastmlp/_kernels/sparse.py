@@ -23,47 +23,52 @@ CSRRows = namedtuple("CSRRows", ["data", "indices", "indptr", "rows"])
 
 
 @inline_kernel
-def _csr_row_times_dense(u, data, indices, lo, hi, W):
-    """u = sum_p data[p] * W[indices[p]] over p in [lo, hi). u (fan_out,)."""
+def _csr_row_times_dense(u, data, indices, lo, hi, W, j0, j1):
+    """u = sum_p data[p] * W[indices[p], j0:j1] over p in [lo, hi). u (j1 - j0,)."""
     T = u.dtype.type
     for j in range(u.shape[0]):
         u[j] = T(0)
     for p in range(lo, hi):
         v = data[p]
-        w = W[indices[p]]
+        w = W[indices[p]][j0:j1]
         for j in range(u.shape[0]):
             u[j] += v * w[j]
 
 
 @kernel
-def csr_forward(U, Xb, W):
-    """U = X[rows] @ W.  U (nb, fan_out), W (n_features, fan_out).
+def csr_forward(U, Xb, W, j0, j1):
+    """U[:, j0:j1] = X[rows] @ W[:, j0:j1].  U (nb, fan_out), W (n_features,
+    fan_out).
 
-    Each output row sums its row's nonzeros in order."""
+    Each output element sums its row's nonzeros in order, whatever the
+    column range."""
     data, indices, indptr, rows = Xb
     for r in range(rows.shape[0]):
         i = rows[r]
-        _csr_row_times_dense(U[r], data, indices, indptr[i], indptr[i + 1], W)
+        _csr_row_times_dense(
+            U[r][j0:j1], data, indices, indptr[i], indptr[i + 1], W, j0, j1
+        )
 
 
 @kernel
-def csr_weight_grad(dW, Xb, dU):
-    """dW = X[rows].T @ dU.  dW (n_features, fan_out), dU (nb, fan_out).
+def csr_weight_grad(dW, Xb, dU, j0, j1):
+    """dW[:, j0:j1] = X[rows].T @ dU[:, j0:j1].  dW (n_features, fan_out), dU
+    (nb, fan_out).
 
     Each row of dW adds the batch rows that touch it in batch order. Row slices
     and loops from 0, so the inner loop vectorises."""
     data, indices, indptr, rows = Xb
     T = dW.dtype.type
     for f in range(dW.shape[0]):
-        dw = dW[f]
+        dw = dW[f][j0:j1]
         for j in range(dw.shape[0]):
             dw[j] = T(0)
     for r in range(rows.shape[0]):
         i = rows[r]
-        du = dU[r]
+        du = dU[r][j0:j1]
         for p in range(indptr[i], indptr[i + 1]):
             v = data[p]
-            dw = dW[indices[p]]
+            dw = dW[indices[p]][j0:j1]
             for j in range(du.shape[0]):
                 dw[j] += v * du[j]
 
@@ -83,6 +88,15 @@ def batch_input(xb, X, idx, start, stop):
     return xb[:nb]
 
 
+def gathered_input(xb, X, idx, start, stop):
+    """The input rows idx[start:stop] that batch_input gathered before: xb's
+    first rows for a dense X (nothing copied again), a CSRRows view of a
+    sparse one."""
+    if isinstance(X, CSRMatrix):
+        return CSRRows(X.data, X.indices, X.indptr, idx[start:stop])
+    return xb[: stop - start]
+
+
 def batch_rows(Xb):
     """Rows in a batch input (dense array or CSRRows)."""
     if isinstance(Xb, CSRRows):
@@ -90,20 +104,20 @@ def batch_rows(Xb):
     return Xb.shape[0]
 
 
-def input_forward(U, Xb, W, work):
-    """U = Xb @ W for the first layer."""
+def input_forward(U, Xb, W, work, j0, j1):
+    """U[:, j0:j1] = Xb @ W[:, j0:j1] for the first layer."""
     if isinstance(Xb, CSRRows):
-        csr_forward(U, Xb, W)
+        csr_forward(U, Xb, W, j0, j1)
     else:
-        matmul_nn(U, Xb, W, np.bool_(False), work)
+        matmul_nn(U, Xb, W, np.bool_(False), work, j0, j1)
 
 
-def input_weight_grad(dW, Xb, dU, work):
-    """dW = Xb.T @ dU for the first layer."""
+def input_weight_grad(dW, Xb, dU, work, j0, j1):
+    """dW[:, j0:j1] = Xb.T @ dU[:, j0:j1] for the first layer."""
     if isinstance(Xb, CSRRows):
-        csr_weight_grad(dW, Xb, dU)
+        csr_weight_grad(dW, Xb, dU, j0, j1)
     else:
-        matmul_tn(dW, Xb, dU, work)
+        matmul_tn(dW, Xb, dU, work, j0, j1)
 
 
 def _is_csr(ty):
@@ -134,6 +148,16 @@ if not JIT_DISABLED:
 
         return impl
 
+    @overload_kernel(gathered_input)
+    def _ol_gathered_input(xb, X, idx, start, stop):
+        if _is_csr(X):
+
+            def impl(xb, X, idx, start, stop):
+                return CSRRows(X.data, X.indices, X.indptr, idx[start:stop])
+
+            return impl
+        return lambda xb, X, idx, start, stop: xb[: stop - start]
+
     @overload_kernel(batch_rows)
     def _ol_batch_rows(Xb):
         if _is_csr(Xb):
@@ -141,13 +165,17 @@ if not JIT_DISABLED:
         return lambda Xb: Xb.shape[0]
 
     @overload_kernel(input_forward)
-    def _ol_input_forward(U, Xb, W, work):
+    def _ol_input_forward(U, Xb, W, work, j0, j1):
         if _is_csr(Xb):
-            return lambda U, Xb, W, work: csr_forward(U, Xb, W)
-        return lambda U, Xb, W, work: matmul_nn(U, Xb, W, np.bool_(False), work)
+            return lambda U, Xb, W, work, j0, j1: csr_forward(U, Xb, W, j0, j1)
+
+        def impl(U, Xb, W, work, j0, j1):
+            matmul_nn(U, Xb, W, np.bool_(False), work, j0, j1)
+
+        return impl
 
     @overload_kernel(input_weight_grad)
-    def _ol_input_weight_grad(dW, Xb, dU, work):
+    def _ol_input_weight_grad(dW, Xb, dU, work, j0, j1):
         if _is_csr(Xb):
-            return lambda dW, Xb, dU, work: csr_weight_grad(dW, Xb, dU)
-        return lambda dW, Xb, dU, work: matmul_tn(dW, Xb, dU, work)
+            return lambda dW, Xb, dU, work, j0, j1: csr_weight_grad(dW, Xb, dU, j0, j1)
+        return lambda dW, Xb, dU, work, j0, j1: matmul_tn(dW, Xb, dU, work, j0, j1)

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
 from fastmlp._kernels.activations import (
     ACT_EXP,
@@ -12,6 +12,7 @@ from fastmlp._kernels.activations import (
     activation_backward,
     bias_activation_forward,
 )
+from fastmlp._kernels.reduce import column_sum
 from tests import reference
 from tests.conftest import DTYPES, TOL
 
@@ -27,7 +28,7 @@ def test_bias_activation_forward_matches_reference(rng, dtype, code, shape):
     U = (3 * rng.standard_normal(shape)).astype(dtype)
     b = rng.standard_normal(shape[1]).astype(dtype)
     got = U.copy()
-    bias_activation_forward(got, b, code)
+    bias_activation_forward(got, b, code, 0, shape[1])
     expected = reference.activation((U + b).astype(np.float64), code)
     assert got.dtype == dtype
     assert_allclose(got, expected, **TOL[dtype])
@@ -35,7 +36,7 @@ def test_bias_activation_forward_matches_reference(rng, dtype, code, shape):
 
 def test_softmax_is_stable_for_large_inputs():
     U = np.array([[1000.0, 1001.0, -1000.0]])
-    bias_activation_forward(U, np.zeros(3), ACT_SOFTMAX)
+    bias_activation_forward(U, np.zeros(3), ACT_SOFTMAX, 0, 3)
     assert np.isfinite(U).all()
     assert_allclose(U.sum(), 1.0, rtol=1e-15)
     assert_allclose(U[0, :2], [1 / (1 + np.e), np.e / (1 + np.e)], rtol=1e-14)
@@ -48,7 +49,7 @@ def test_activation_backward_matches_reference(rng, dtype, code, shape):
     A = reference.activation(rng.standard_normal(shape), code).astype(dtype)
     dA = rng.standard_normal(shape).astype(dtype)
     got = dA.copy()
-    activation_backward(got, A, code)
+    activation_backward(got, A, code, 0, shape[1])
     expected = dA.astype(np.float64) * reference.activation_derivative(
         A.astype(np.float64), code
     )
@@ -61,11 +62,44 @@ def test_derivative_from_output_matches_finite_difference(rng, code):
     U = rng.uniform(-2, 2, (5, 7))
     U[np.abs(U) < 1e-3] = 0.5  # keep away from relu's kink
     A = U.copy()
-    bias_activation_forward(A, np.zeros(7), code)
+    bias_activation_forward(A, np.zeros(7), code, 0, 7)
     d = np.ones_like(U)
-    activation_backward(d, A, code)
+    activation_backward(d, A, code, 0, 7)
     h = 1e-6
     Up, Um = U + h, U - h
-    bias_activation_forward(Up, np.zeros(7), code)
-    bias_activation_forward(Um, np.zeros(7), code)
+    bias_activation_forward(Up, np.zeros(7), code, 0, 7)
+    bias_activation_forward(Um, np.zeros(7), code, 0, 7)
     assert_allclose(d, (Up - Um) / (2 * h), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("code", [c for c in FORWARD_CODES if c != ACT_SOFTMAX])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_column_ranges_equal_whole_rows_bit_for_bit(rng, dtype, code):
+    """Forward (bias + activation), the derivative and the bias gradient's
+    column sums on panel-aligned column ranges equal the whole-row calls
+    exactly (the training loop's layer phases split hidden layers into such
+    tiles; softmax, which needs whole rows, runs on the whole chunk)."""
+    n, m = 37, 100
+    nr = 128 // np.dtype(dtype).itemsize
+    U = (3 * rng.standard_normal((n, m))).astype(dtype)
+    b = rng.standard_normal(m).astype(dtype)
+    whole = U.copy()
+    bias_activation_forward(whole, b, code, 0, m)
+    tiled = U.copy()
+    for j0 in range(0, m, nr):
+        bias_activation_forward(tiled, b, code, j0, min(j0 + nr, m))
+    assert_array_equal(tiled, whole)
+    if code in HIDDEN_CODES:
+        dA = rng.standard_normal((n, m)).astype(dtype)
+        whole_d, tiled_d = dA.copy(), dA.copy()
+        activation_backward(whole_d, whole, code, 0, m)
+        for j0 in range(0, m, nr):
+            activation_backward(tiled_d, whole, code, j0, min(j0 + nr, m))
+        assert_array_equal(tiled_d, whole_d)
+    sums_whole = np.empty(m, dtype)
+    column_sum(sums_whole, whole, 0, m)
+    assert_allclose(sums_whole, whole.astype(np.float64).sum(0), rtol=1e-5, atol=1e-5)
+    sums_tiled = np.full(m, np.nan, dtype)
+    for j0 in range(0, m, nr):
+        column_sum(sums_tiled, whole, j0, min(j0 + nr, m))
+    assert_array_equal(sums_tiled, sums_whole)

@@ -119,7 +119,7 @@ def test_matmul_nn(shape, dtype, accumulate):
     wbuf, work = guarded_work(M, N, K, dtype)
     if accumulate:
         C[:] = bias  # the forward pass pre-fills C with the bias rows
-    matmul_nn(C, A, B, accumulate, work)
+    matmul_nn(C, A, B, accumulate, work, 0, N)
     check_guards(buf, wbuf)
     if accumulate:
         check(C, shape, dtype, exact + bias, naive + bias)
@@ -135,7 +135,7 @@ def test_matmul_nt(shape, dtype):
     Bt = np.ascontiguousarray(B.T)  # (N, K): C = A @ Bt.T
     buf, C = guarded((M, N), dtype)
     wbuf, work = guarded_work(M, N, K, dtype)
-    matmul_nt(C, A, Bt, work)
+    matmul_nt(C, A, Bt, work, 0, N)
     check_guards(buf, wbuf)
     check(C, shape, dtype, exact, naive)
 
@@ -148,7 +148,7 @@ def test_matmul_tn(shape, dtype):
     At = np.ascontiguousarray(A.T)  # (K, M): C = At.T @ B
     buf, C = guarded((M, N), dtype)
     wbuf, work = guarded_work(M, N, K, dtype)
-    matmul_tn(C, At, B, work)
+    matmul_tn(C, At, B, work, 0, N)
     check_guards(buf, wbuf)
     check(C, shape, dtype, exact, naive)
 
@@ -169,7 +169,7 @@ def test_work_sized_for_largest_call_serves_all(dtype):
             (matmul_tn, (np.ascontiguousarray(A.T), B)),
         ):
             C = np.full((M, N), np.nan, dtype)
-            kern(C, *args, work)
+            kern(C, *args, work, 0, N)
             assert_allclose(C, exact, **tol(dtype, K))
 
 
@@ -190,8 +190,66 @@ def test_rows_do_not_depend_on_the_other_rows(dtype):
     A, B, _, _, _ = case((M, N, K), dtype)
     work = np.empty(gemm_work_size(M, N, K), dtype)
     full = np.empty((M, N), dtype)
-    matmul_nn(full, A, B, False, work)
+    matmul_nn(full, A, B, False, work, 0, N)
     for lo, hi in [(0, 64), (64, 72), (72, 300), (8, 299)]:
         part = np.empty((hi - lo, N), dtype)
-        matmul_nn(part, np.ascontiguousarray(A[lo:hi]), B, False, work)
+        matmul_nn(part, np.ascontiguousarray(A[lo:hi]), B, False, work, 0, N)
         assert_array_equal(part, full[lo:hi])
+
+
+def column_ranges(N, nr):
+    """Panel-aligned column ranges covering 0..N-1, of uneven widths (1, 2, 1,
+    3 panels, ...) so that ranges start inside the packed/unpacked panel runs,
+    as the training loop's layer phases cut a layer into tiles."""
+    bounds, j, widths = [0], 0, [1, 2, 1, 3]
+    k = 0
+    while j < N:
+        j = min(N, j + widths[k % len(widths)] * nr)
+        bounds.append(j)
+        k += 1
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+# Shapes whose column ranges hit every path: GEMV rows (M < MR), the rank-K
+# update (K <= 3), B read in place (few row tiles) and packed (>= 9 tiles),
+# several k blocks (K > KC), ragged last panels, half panels (_ukr_half).
+RANGE_SHAPES = [
+    (5, 100, 37),
+    (3, 70, 2),
+    (32, 130, 64),
+    (50, 40, 3),
+    (80, 75, 300),
+    (257, 65, 129),
+    (9, 33, 1),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", RANGE_SHAPES, ids=str)
+def test_column_ranges_equal_the_whole_product_bit_for_bit(shape, dtype):
+    """C[:, j0:j1] from a column-range call equals those columns of the whole
+    product exactly, and columns outside the range stay untouched: the
+    training loop's layer phases split each product into such ranges among
+    threads, and the weights must not depend on it."""
+    M, N, K = shape
+    A, B, _, exact, _ = case(shape, dtype)
+    nr = 128 // np.dtype(dtype).itemsize  # one GEMM panel (NR_BYTES)
+    work = np.empty(gemm_work_size(max(M, K), max(N, M), max(K, M)), dtype)
+    At = np.ascontiguousarray(A.T)
+    Bt = np.ascontiguousarray(B.T)
+    for name, kern, args in (
+        ("nn", matmul_nn, (A, B, False)),
+        ("nt", matmul_nt, (A, Bt)),
+        ("tn", matmul_tn, (At, B)),
+    ):
+        full = np.empty((M, N), dtype)
+        kern(full, *args, work, 0, N)
+        assert_allclose(full, exact, **tol(dtype, K))
+        parts = np.full((M, N), np.nan, dtype)
+        for j0, j1 in column_ranges(N, nr):
+            before = parts.copy()
+            kern(parts, *args, work, j0, j1)
+            outside = np.ones(N, bool)
+            outside[j0:j1] = False
+            assert_array_equal(parts[:, outside], before[:, outside], err_msg=name)
+        assert_array_equal(parts, full, err_msg=name)
