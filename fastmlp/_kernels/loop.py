@@ -132,7 +132,8 @@ L_SCRATCH = K_STATE + 15  # sets of scratch buffers (acts, deltas, work)
 # (the tuner's words follow, up to T_END)
 L_LAYER = T_END  # layer of the layer phase in progress
 L_TILE_SETS = T_END + 1  # members that have tile scratch in work (layer phases)
-assert L_TILE_SETS < K_CLAIM, "the loop state runs into the team's claim words"
+L_WIDEST = T_END + 2  # column tiles of the widest layer (0: layer phases off)
+assert L_WIDEST < K_CLAIM, "the loop state runs into the team's claim words"
 
 # What advance does next
 _NEXT_EPOCH, _NEXT_BATCH, _END_EPOCH, _FINISHED = range(4)
@@ -188,14 +189,30 @@ def _tiles(layout, codes, layer, column):
 @inline_kernel
 def _layered(ctl, codes, n_parts):
     """Whether a batch of n_parts chunks runs as layer phases: more members may
-    take part than it has chunks."""
+    take part than it has chunks, and its widest layer has more than one tile
+    (with one, a layer phase has no more tasks than the chunks). A training
+    call with nothing to split (T_CAP 0: the tuner found a limit below 2)
+    never does: W4's online steps (batch 1, a 16-wide net) otherwise ran as
+    2 L + 2 phases of one task each, and took 2.1x as long."""
     if codes[C_TILE_COLS] == 0:
         return False
     if codes[C_ALWAYS_LAYERED] != 0:
         return True
-    if codes[C_PARALLEL] == 0:
+    if codes[C_PARALLEL] == 0 or ctl[L_WIDEST] < 2:
+        return False
+    if ctl[T_CAP] == 0 and not _is_one_pass(codes):
         return False
     return min(_members(ctl, codes), ctl[L_TILE_SETS]) > n_parts
+
+
+@inline_kernel
+def _widest(layout, codes):
+    """Column tiles of the net's widest layer (0 where layer phases are off)."""
+    widest = 0
+    if codes[C_TILE_COLS] > 0:
+        for layer in range(layout.shape[0]):
+            widest = max(widest, _tiles(layout, codes, layer, FAN_OUT))
+    return widest
 
 
 @inline_kernel
@@ -285,11 +302,8 @@ def _most_members(ctl, layout, codes, n, batch_size, n_slices):
         rows = min(batch_size, n)
         parts = (rows + codes[C_CHUNK_ROWS] - 1) // codes[C_CHUNK_ROWS]
         most = min(parts, ctl[L_SCRATCH])
-        if codes[C_TILE_COLS] > 0:
-            widest = 0
-            for layer in range(layout.shape[0]):
-                widest = max(widest, _tiles(layout, codes, layer, FAN_OUT))
-            most = max(most, min(parts * widest, ctl[L_TILE_SETS]))
+        if ctl[L_WIDEST] > 1:
+            most = max(most, min(parts * ctl[L_WIDEST], ctl[L_TILE_SETS]))
     if codes[C_STEP_PARALLEL] != 0:
         most = max(most, n_slices)
     return min(most, codes[C_TEAM])
@@ -365,6 +379,7 @@ def advance(theta, sums, order, layout, codes, hp, batch_size, fit, curve, mt_ke
             ctl[L_N_VAL_BATCHES] = (n_val + batch_size - 1) // batch_size
         fit[F_STATUS] = ST_RUNNING
         fit[F_DONE] = 0.0
+        ctl[L_WIDEST] = _widest(layout, codes)
         if one_pass:
             ctl[T_CAP] = 0
         else:
