@@ -25,7 +25,8 @@ def _shuffle_epochs(order, key, pos, n_epochs, out):
     returns the generator's position after them."""
     for e in range(n_epochs):
         pos = legacy_shuffle(order, key, pos)
-        out[e] = order
+        for i in range(order.shape[0]):  # (kernels run without NRT: no array copies)
+            out[e, i] = order[i]
     return pos
 
 

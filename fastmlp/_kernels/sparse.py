@@ -129,7 +129,7 @@ def _is_csr(ty):
 
 if not JIT_DISABLED:
 
-    @overload_kernel(batch_input)
+    @overload_kernel(batch_input, inline=True)
     def _ol_batch_input(xb, X, idx, start, stop):
         if _is_csr(X):
 
@@ -148,7 +148,7 @@ if not JIT_DISABLED:
 
         return impl
 
-    @overload_kernel(gathered_input)
+    @overload_kernel(gathered_input, inline=True)
     def _ol_gathered_input(xb, X, idx, start, stop):
         if _is_csr(X):
 
