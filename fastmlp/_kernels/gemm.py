@@ -714,16 +714,17 @@ def _rank_k(C, A, B, j0, j1):
     C[i] = sum_k A[k, i] * B[k], each row of C written in k order (vectorised
     over columns)."""
     K = A.shape[0]
+    n, width = C.shape[1], j1 - j0
     for i in range(C.shape[0]):
-        c = C[i][j0:j1]
-        b = B[0][j0:j1]
+        c = view1d(C, i * n + j0, width)
+        b = view1d(B, j0, width)
         a = A[0, i]
-        for j in range(c.shape[0]):
+        for j in range(width):
             c[j] = a * b[j]
         for k in range(1, K):
-            b = B[k][j0:j1]
+            b = view1d(B, k * n + j0, width)
             a = A[k, i]
-            for j in range(c.shape[0]):
+            for j in range(width):
                 c[j] += a * b[j]
 
 

@@ -2,6 +2,7 @@
 order by one thread, so results never depend on the thread count (STYLE 3.3)."""
 
 from .._jit import kernel
+from .views import view1d
 
 
 @kernel
@@ -12,10 +13,11 @@ def column_sum(out, A, j0, j1):
     Each column is summed over rows in index order, whatever the range. Row
     slices and loops from 0: a range(j0, j1) loop with 2-D indexing does not
     vectorise."""
-    o = out[j0:j1]
-    for j in range(o.shape[0]):
+    n, width = A.shape[1], j1 - j0
+    o = view1d(out, j0, width)
+    for j in range(width):
         o[j] = A.dtype.type(0)
     for i in range(A.shape[0]):
-        a = A[i][j0:j1]
-        for j in range(o.shape[0]):
+        a = view1d(A, i * n + j0, width)
+        for j in range(width):
             o[j] += a[j]
