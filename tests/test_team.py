@@ -14,7 +14,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from fastmlp._kernels import tuner
+from fastmlp._kernels import loop, tuner
+from fastmlp._kernels.optimizers import SOLVER_SGD
 from tests.test_threads import run_script
 
 FITS = textwrap.dedent(
@@ -195,3 +196,38 @@ def test_tuner_off_below_two_members(clock):
     ctl = new_ctl()
     tuner.start_tuning.py_func(ctl, 1)
     assert drive(ctl, clock, lambda cap: 1000, 50) == [0] * 50  # 0: no cap
+
+
+def _layer_state(cap, widest, tile_sets=64, team=16, parallel=1):
+    ctl = np.zeros(loop.K_CLAIM + 8 * 64, dtype=np.int64)
+    codes = np.zeros(loop.N_CODES, dtype=np.int64)
+    codes[loop.C_TILE_COLS] = 32
+    codes[loop.C_PARALLEL] = parallel
+    codes[loop.C_TEAM] = team
+    codes[loop.C_MODE] = loop.MODE_TRAIN
+    codes[loop.C_SOLVER] = SOLVER_SGD
+    ctl[tuner.T_CAP] = cap
+    ctl[loop.L_WIDEST] = widest
+    ctl[loop.L_TILE_SETS] = tile_sets
+    return ctl, codes
+
+
+@pytest.mark.parametrize(
+    "cap, widest, n_parts, expected",
+    [
+        (4, 16, 1, True),  # more members may work than chunks, wide layers
+        (4, 16, 4, False),  # as many chunks as members: whole chunks
+        (0, 16, 1, False),  # the tuner found nothing to split (W4's batch 1)
+        (4, 1, 1, False),  # one tile per layer: no more tasks than chunks
+        (1, 16, 1, False),  # the tuner's cap is one member
+    ],
+)
+def test_layer_phases_only_where_they_add_tasks_and_members(
+    cap, widest, n_parts, expected
+):
+    """The schedule rule of loop._layered (the rule, not its speed: that is
+    bench/compare.py's W4): layer phases need members to spare beyond the
+    chunks, which a training call only has while the tuner runs, and layers
+    wider than one tile."""
+    ctl, codes = _layer_state(cap, widest)
+    assert bool(loop._layered.py_func(ctl, codes, n_parts)) == expected
