@@ -129,14 +129,14 @@ def _is_csr(ty):
 
 if not JIT_DISABLED:
 
+    def _csr_rows(xb, X, idx, start, stop):
+        """batch_input's and gathered_input's CSR case: the batch's rows of X."""
+        return CSRRows(X.data, X.indices, X.indptr, idx[start:stop])
+
     @overload_kernel(batch_input, inline=True)
     def _ol_batch_input(xb, X, idx, start, stop):
         if _is_csr(X):
-
-            def impl(xb, X, idx, start, stop):
-                return CSRRows(X.data, X.indices, X.indptr, idx[start:stop])
-
-            return impl
+            return _csr_rows
 
         def impl(xb, X, idx, start, stop):
             Xb = xb[: stop - start]
@@ -151,11 +151,7 @@ if not JIT_DISABLED:
     @overload_kernel(gathered_input, inline=True)
     def _ol_gathered_input(xb, X, idx, start, stop):
         if _is_csr(X):
-
-            def impl(xb, X, idx, start, stop):
-                return CSRRows(X.data, X.indices, X.indptr, idx[start:stop])
-
-            return impl
+            return _csr_rows
         return lambda xb, X, idx, start, stop: xb[: stop - start]
 
     @overload_kernel(batch_rows)
