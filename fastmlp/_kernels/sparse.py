@@ -17,6 +17,7 @@ from numba import types
 
 from .._jit import JIT_DISABLED, inline_kernel, kernel, overload_kernel
 from .gemm import matmul_nn, matmul_tn
+from .views import view1d
 
 CSRMatrix = namedtuple("CSRMatrix", ["data", "indices", "indptr"])
 CSRRows = namedtuple("CSRRows", ["data", "indices", "indptr", "rows"])
@@ -26,12 +27,13 @@ CSRRows = namedtuple("CSRRows", ["data", "indices", "indptr", "rows"])
 def _csr_row_times_dense(u, data, indices, lo, hi, W, j0, j1):
     """u = sum_p data[p] * W[indices[p], j0:j1] over p in [lo, hi). u (j1 - j0,)."""
     T = u.dtype.type
-    for j in range(u.shape[0]):
+    n, width = W.shape[1], j1 - j0
+    for j in range(width):
         u[j] = T(0)
     for p in range(lo, hi):
         v = data[p]
-        w = W[indices[p]][j0:j1]
-        for j in range(u.shape[0]):
+        w = view1d(W, indices[p] * n + j0, width)
+        for j in range(width):
             u[j] += v * w[j]
 
 
@@ -43,11 +45,13 @@ def csr_forward(U, Xb, W, j0, j1):
     Each output element sums its row's nonzeros in order, whatever the
     column range."""
     data, indices, indptr, rows = Xb
+    n, width = U.shape[1], j1 - j0
     for r in range(rows.shape[0]):
         i = rows[r]
         _csr_row_times_dense(
-            U[r][j0:j1], data, indices, indptr[i], indptr[i + 1], W, j0, j1
-        )
+            view1d(U, r * n + j0, width), data, indices, indptr[i], indptr[i + 1],
+            W, j0, j1,
+        )  # fmt: skip
 
 
 @kernel
@@ -55,21 +59,23 @@ def csr_weight_grad(dW, Xb, dU, j0, j1):
     """dW[:, j0:j1] = X[rows].T @ dU[:, j0:j1].  dW (n_features, fan_out), dU
     (nb, fan_out).
 
-    Each row of dW adds the batch rows that touch it in batch order. Row slices
-    and loops from 0, so the inner loop vectorises."""
+    Each row of dW adds the batch rows that touch it in batch order. Row views
+    (view1d: a slice would normalise its bounds at every nonzero) and loops
+    from 0, so the inner loop vectorises."""
     data, indices, indptr, rows = Xb
     T = dW.dtype.type
+    n, width = dW.shape[1], j1 - j0
     for f in range(dW.shape[0]):
-        dw = dW[f][j0:j1]
-        for j in range(dw.shape[0]):
+        dw = view1d(dW, f * n + j0, width)
+        for j in range(width):
             dw[j] = T(0)
     for r in range(rows.shape[0]):
         i = rows[r]
-        du = dU[r][j0:j1]
+        du = view1d(dU, r * n + j0, width)
         for p in range(indptr[i], indptr[i + 1]):
             v = data[p]
-            dw = dW[indices[p]][j0:j1]
-            for j in range(du.shape[0]):
+            dw = view1d(dW, indices[p] * n + j0, width)
+            for j in range(width):
                 dw[j] += v * du[j]
 
 
