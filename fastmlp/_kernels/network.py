@@ -307,23 +307,17 @@ def run_task(
                     theta, opt, G, ctl[L_N_PARTS], task, layout[0, B_OFF],
                     codes[C_SOLVER], hp, fit[F_SW_SUM], fit[F_STEP_LR],
                 )  # fmt: skip
-            elif phase == PHASE_PREDICT:
-                # rows order[start + r0:start + r1] forward, outputs to Y
+            elif phase == PHASE_PREDICT or phase == PHASE_VALIDATE:
+                # rows order[start + r0:start + r1] forward, outputs to Y; or the
+                # same with early stopping's X_val, P_val, order_val (of the same
+                # types, _solver.no_validation): one call site, one inlined copy
+                src, dst, idx = X, Y, order
+                if phase == PHASE_VALIDATE:
+                    src, dst, idx = X_val, P_val, order_val
                 predict_chunk(
-                    acts[slot], work[slot], xb, X, Y, order, start, r0, r1, theta,
+                    acts[slot], work[slot], xb, src, dst, idx, start, r0, r1, theta,
                     layout, codes,
                 )  # fmt: skip
-            elif phase == PHASE_VALIDATE:
-                # the same with early stopping's X_val, P_val, order_val
-                predict_chunk(
-                    acts[slot], work[slot], xb, X_val, P_val, order_val, start, r0,
-                    r1, theta, layout, codes,
-                )  # fmt: skip
-            elif phase == PHASE_GATHER:  # chunk ``task``'s rows and targets
-                batch_input(xb[r0:r1], X, order, start + r0, start + r1)
-                sums[S_WEIGHT, task] = gather_targets(
-                    yb[r0:r1], swb[r0:r1], Y, sw, order, start + r0, start + r1
-                )
             elif phase == PHASE_LOSS:  # chunk ``task``'s output, loss, delta
                 sums[S_LOSS, task] = loss_chunk(
                     deltas[task], acts[task], yb[r0:r1], swb[r0:r1], theta, layout,
@@ -352,11 +346,14 @@ def run_task(
                         G[c], deltas[c], acts[c], tw, Xc, theta, layout, layer, tile,
                         cols, codes[C_ACT],
                     )  # fmt: skip
-            else:  # PHASE_CHUNKS: gather, forward, loss, backward into G[task]
+            else:  # PHASE_GATHER: chunk ``task``'s rows and targets gathered;
+                # PHASE_CHUNKS: the same, then forward, loss, backward into G[task]
                 Xc = batch_input(xb[r0:r1], X, order, start + r0, start + r1)
                 sums[S_WEIGHT, task] = gather_targets(
                     yb[r0:r1], swb[r0:r1], Y, sw, order, start + r0, start + r1
                 )
+                if phase == PHASE_GATHER:
+                    continue
                 sums[S_LOSS, task] = forward_backward(
                     G[task], acts[slot], deltas[slot], work[slot], Xc, yb[r0:r1],
                     swb[r0:r1], theta, layout, codes[C_ACT], codes[C_OUT],
