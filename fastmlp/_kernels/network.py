@@ -188,7 +188,7 @@ def forward_tile(acts, work, Xb, theta, layout, layer, j0, j1, act_code):
         bias_activation_forward(U, b, act_code, j0, j1)
 
 
-@kernel
+@inline_kernel
 def loss_chunk(deltas, acts, Yb, swb, theta, layout, out_code, loss_code):
     """The chunk's output activation, loss and output delta, after its output
     layer's tiles (forward_tile); the weighted loss sum, as forward_backward."""
