@@ -4,7 +4,7 @@
 import copy
 from contextlib import contextmanager
 from itertools import chain
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import (
@@ -19,6 +19,7 @@ from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptr
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -33,10 +34,10 @@ from sklearn.utils.validation import (
 )
 
 from . import _solver
-from ._kernels.activations import ACTIVATION_CODES
+from ._kernels.activations import ACTIVATION_CODES, HIDDEN_ACTIVATIONS
 from ._kernels.epochs import SCORE_ACCURACY_ARGMAX, SCORE_ACCURACY_THRESHOLD, SCORE_R2
 from ._kernels.losses import LOSS_CODES
-from ._kernels.network import C_ACT, C_LOSS, C_OUT, N_CODES
+from ._kernels.network import C_ACT, C_DROPOUT_SEED, C_LOSS, C_OUT, N_CODES
 from ._labels import binarize_labels, transform_labels
 from ._params import ParamLayout, glorot_uniform
 from ._scaling import apply_scaling, fit_scaling
@@ -72,6 +73,9 @@ class BaseMLP(BaseEstimator):
         ],
         "n_jobs": [None, Interval(Integral, None, None, closed="neither")],
         "input_scaling": [None, StrOptions({"standard", "minmax"})],
+        # fastmlp's hidden activations, and one per hidden layer (_hidden_activations)
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
+        "dropout": [None, Interval(Real, 0, 1, closed="left"), list, tuple],
     }
 
     def __init__(
@@ -102,6 +106,7 @@ class BaseMLP(BaseEstimator):
         max_fun,
         n_jobs,
         input_scaling,
+        dropout,
     ):
         self.activation = activation
         self.solver = solver
@@ -129,6 +134,59 @@ class BaseMLP(BaseEstimator):
         self.max_fun = max_fun
         self.n_jobs = n_jobs
         self.input_scaling = input_scaling
+        self.dropout = dropout
+
+    # ------------------------------------------------------ per-layer options
+    def _hidden_activations(self, n_hidden):
+        """The hidden layers' activation names, one per layer (ValueError for a
+        sequence of the wrong length or with unknown names)."""
+        if isinstance(self.activation, str):
+            return [self.activation] * n_hidden
+        names = list(self.activation)
+        if len(names) != n_hidden:
+            raise ValueError(
+                f"activation has {len(names)} entries but hidden_layer_sizes has "
+                f"{n_hidden} layers: give one activation per hidden layer, or one "
+                "name for all."
+            )
+        for name in names:
+            if name not in HIDDEN_ACTIVATIONS:
+                raise ValueError(
+                    f"activation {name!r} is not one of {sorted(HIDDEN_ACTIVATIONS)}."
+                )
+        return names
+
+    def _dropout_rates(self, n_hidden):
+        """The hidden layers' dropout rates, one per layer (ValueError for a
+        sequence of the wrong length or a rate outside [0, 1))."""
+        if self.dropout is None:
+            return [0.0] * n_hidden
+        if isinstance(self.dropout, Real):
+            return [float(self.dropout)] * n_hidden
+        rates = list(self.dropout)
+        if len(rates) != n_hidden:
+            raise ValueError(
+                f"dropout has {len(rates)} rates but hidden_layer_sizes has "
+                f"{n_hidden} layers: give one rate per hidden layer, or one for all."
+            )
+        for rate in rates:
+            if not isinstance(rate, Real) or not 0.0 <= float(rate) < 1.0:
+                raise ValueError(
+                    f"dropout rates must be floats in [0, 1), got {rate!r}."
+                )
+        return [float(r) for r in rates]
+
+    def _param_layout(self, layer_units, training=False):
+        """ParamLayout of this network with its activations (and, for
+        ``training``, its dropout rates)."""
+        n_hidden = len(layer_units) - 2
+        codes = [ACTIVATION_CODES[a] for a in self._hidden_activations(n_hidden)]
+        rates = self._dropout_rates(n_hidden) if training else None
+        return ParamLayout(layer_units, codes, rates)
+
+    def _loss_param(self):
+        """hp[H_LOSS_PARAM]: the loss's parameter (regressor losses only)."""
+        return 0.0
 
     # -------------------------------------------------------------- scaling
     def _fit_input_scaling(self, X, sample_weight, first_pass):
@@ -173,7 +231,34 @@ class BaseMLP(BaseEstimator):
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
+        hidden_activations = self._hidden_activations(len(hidden_layer_sizes))
+        rates = self._dropout_rates(len(hidden_layer_sizes))
+        if self.solver == "lbfgs" and any(rates):
+            raise ValueError(
+                "dropout needs a stochastic solver ('sgd' or 'adam'): L-BFGS's "
+                "line search needs the same objective at every evaluation."
+            )
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is not None and incremental and class_weight == "balanced":
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit. In order "
+                "to use 'balanced' weights, use compute_class_weight('balanced', "
+                "classes=classes, y=y). In place of y you can use a large enough "
+                "sample of the full training set target to properly estimate the "
+                "class frequency distributions. Pass the resulting weights as the "
+                "class_weight parameter."
+            )
+        raw_y = y
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if class_weight is not None:
+            # the same bits as passing compute_sample_weight(class_weight, y)
+            # (times sample_weight) as sample_weight
+            weights = compute_sample_weight(class_weight, raw_y)
+            if sample_weight is not None:
+                weights = weights * _check_sample_weight(
+                    sample_weight, X, dtype=np.float64
+                )
+            sample_weight = weights
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
         if y.ndim == 1:
@@ -188,14 +273,19 @@ class BaseMLP(BaseEstimator):
         layer_units = [X.shape[1]] + hidden_layer_sizes + [self.n_outputs_]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
-            self._initialize(y, layer_units, X.dtype)
+            self._initialize(y, layer_units, X.dtype, hidden_activations)
+        if any(rates) and (first_pass or not hasattr(self, "_dropout_seed")):
+            # the masks' seed (_kernels/dropout.py), drawn only with dropout
+            self._dropout_seed = int(self._random_state.randint(0, 2**62))
 
         # L-BFGS-B works in float64, so lbfgs fits float64 parameters whatever
         # X's dtype (scikit-learn does the same).
         dtype = np.float64 if self.solver == "lbfgs" else X.dtype
-        layout = ParamLayout(layer_units)
+        layout = self._param_layout(layer_units, training=True)
         theta = layout.pack(self.coefs_, self.intercepts_, dtype)
         codes = self._codes()
+        if any(rates):
+            codes[C_DROPOUT_SEED] = self._dropout_seed
         with numba_threads(self.n_jobs):
             if self.solver in _STOCHASTIC_SOLVERS:
                 _solver.fit_stochastic(
@@ -236,7 +326,7 @@ class BaseMLP(BaseEstimator):
             self.__dict__.update(saved)
             raise
 
-    def _initialize(self, y, layer_units, dtype):
+    def _initialize(self, y, layer_units, dtype, hidden_activations):
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = y.shape[1]
@@ -248,8 +338,14 @@ class BaseMLP(BaseEstimator):
         else:
             self.out_activation_ = "logistic"
 
+        self.__dict__.pop("_dropout_seed", None)
+        # one name: scikit-learn's factor for every layer (the output layer's
+        # too, even without hidden layers); else each layer's own
+        init = self.activation if isinstance(self.activation, str) else (
+            hidden_activations or "relu"
+        )  # fmt: skip
         self.coefs_, self.intercepts_ = glorot_uniform(
-            self._random_state, layer_units, self.activation, dtype
+            self._random_state, layer_units, init, dtype
         )
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [i.copy() for i in self.intercepts_]
@@ -275,7 +371,11 @@ class BaseMLP(BaseEstimator):
         """Integer codes for the kernels (see _kernels.network.C_*); the solver
         fills in the solver and parallel-layout entries."""
         codes = np.zeros(N_CODES, dtype=np.int64)
-        codes[C_ACT] = ACTIVATION_CODES[self.activation]
+        # the layers' own codes are in the layout table; this one is the first's
+        activation = self.activation
+        if not isinstance(activation, str):
+            activation = activation[0] if len(activation) else "relu"
+        codes[C_ACT] = ACTIVATION_CODES[activation]
         codes[C_OUT] = ACTIVATION_CODES[self.out_activation_]
         codes[C_LOSS] = LOSS_CODES[self._loss_name()]
         return codes
@@ -325,7 +425,9 @@ class BaseMLP(BaseEstimator):
     def _network(self, X):
         """(layout, theta, dtype) of the fitted network for input X."""
         dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
-        layout = ParamLayout([c.shape[0] for c in self.coefs_] + [self.n_outputs_])
+        layout = self._param_layout(
+            [c.shape[0] for c in self.coefs_] + [self.n_outputs_]
+        )
         return layout, layout.pack(self.coefs_, self.intercepts_, dtype), dtype
 
     def _forward_pass_fast(self, X, check_input=True, scaled=False):
@@ -435,8 +537,13 @@ class BaseMLP(BaseEstimator):
 _COMMON_PARAMS_DOC = """
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of neurons in the ith hidden layer.
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation function of the hidden layers.
+    activation : str or list of str, default='relu'
+        Activation function of the hidden layers: scikit-learn's 'identity',
+        'logistic', 'tanh', 'relu', or fastmlp's 'leaky_relu' (slope 0.01),
+        'elu' (alpha 1), 'gelu' (exact, erf based), 'silu' and 'softplus'
+        (beta 1), as torch defines them; or a list/tuple with one name per
+        hidden layer. The initial weights' scale follows each layer's own
+        activation (scikit-learn's factor: 2 for 'logistic', else 6).
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         The weight optimiser. 'sgd' and 'adam' run each epoch in one compiled
         call; 'lbfgs' uses ``scipy.optimize.minimize(method="L-BFGS-B")`` with
@@ -509,6 +616,16 @@ _COMMON_PARAMS_DOC = """
         statistics of the first fit call are kept; a ``fit`` without
         warm_start recomputes them. ``coefs_`` and ``intercepts_`` act on the
         scaled inputs.
+    dropout : float or list of float, default=None
+        Inverted dropout on the hidden layers' outputs during training with
+        'sgd'/'adam' (fastmlp only): a rate in [0, 1) for every hidden layer,
+        or one per layer. Each unit of each row is dropped with that
+        probability and the kept ones scaled by 1 / (1 - rate); ``predict``,
+        ``predict_proba``, ``score`` and ``jacobian`` use no dropout. The masks
+        come from a counter-based generator keyed on ``random_state``, the
+        epoch, the row and the unit, so fits are reproducible and bit-identical
+        for any ``n_jobs``. None (or 0.0) trains exactly scikit-learn's model;
+        'lbfgs' with dropout raises a ValueError.
 
         Sparse X is scaled without densifying, which needs offset 0: 'minmax'
         scales each column by its maximum and requires every stored value to
@@ -530,6 +647,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ----------"""
         + _COMMON_PARAMS_DOC
         + """
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes in the loss (fastmlp only): training is exactly
+        that with ``sample_weight=compute_sample_weight(class_weight, y)``
+        (times any ``sample_weight`` given), as in scikit-learn's linear
+        models; with ``early_stopping`` the validation score is weighted the
+        same way. ``partial_fit`` accepts a dict but not 'balanced' (as
+        :class:`~sklearn.linear_model.SGDClassifier`), computing the weights
+        of each chunk's labels.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -602,6 +728,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         max_fun=15000,
         n_jobs=None,
         input_scaling=None,
+        dropout=None,
+        class_weight=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -630,7 +758,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             max_fun=max_fun,
             n_jobs=n_jobs,
             input_scaling=input_scaling,
+            dropout=dropout,
         )
+        self.class_weight = class_weight
+
+    _parameter_constraints: dict = {
+        **BaseMLP._parameter_constraints,
+        "class_weight": [None, StrOptions({"balanced"}), dict],
+    }
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
@@ -766,9 +901,16 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     Parameters
     ----------
-    loss : {'squared_error', 'poisson'}, default='squared_error'
+    loss : {'squared_error', 'poisson', 'absolute_error', 'huber', 'quantile'}, \
+default='squared_error'
         Half squared error (identity output) or half Poisson deviance (exp
-        output)."""
+        output), as scikit-learn; or (fastmlp, identity output) the absolute
+        error, the Huber loss (``huber_delta``) or the pinball loss of a
+        quantile (``quantile``; the model then predicts that conditional
+        quantile). For these ``loss_`` is the mean over samples and outputs of
+        the elementwise loss (as torch's ``L1Loss``, ``HuberLoss``) plus the L2
+        term, and the gradient is exactly that loss's (scikit-learn's squared
+        error instead uses n_outputs times its loss's gradient)."""
         + _COMMON_PARAMS_DOC
         + """
     target_scaling : {'standard', 'minmax'} or None, default=None
@@ -783,6 +925,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         targets are negative); 'minmax' is allowed and trains the Poisson
         deviance of (y - min) / (max - min), so predictions are bounded below by
         the smallest training target.
+
+    huber_delta : float > 0, default=None
+        With ``loss='huber'``: where the loss turns from quadratic to linear
+        (None means 1.0, torch's default).
+    quantile : float in (0, 1), default=None
+        With ``loss='quantile'``: the quantile to predict (None means 0.5, the
+        median).
 
     Attributes
     ----------
@@ -819,8 +968,14 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     _parameter_constraints: dict = {
         **BaseMLP._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [
+            StrOptions(
+                {"squared_error", "poisson", "absolute_error", "huber", "quantile"}
+            )
+        ],
         "target_scaling": [None, StrOptions({"standard", "minmax"})],
+        "huber_delta": [None, Interval(Real, 0, None, closed="neither")],
+        "quantile": [None, Interval(Real, 0, 1, closed="neither")],
     }
 
     def __init__(
@@ -853,6 +1008,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         n_jobs=None,
         input_scaling=None,
         target_scaling=None,
+        dropout=None,
+        huber_delta=None,
+        quantile=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -881,8 +1039,18 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             max_fun=max_fun,
             n_jobs=n_jobs,
             input_scaling=input_scaling,
+            dropout=dropout,
         )
         self.target_scaling = target_scaling
+        self.huber_delta = huber_delta
+        self.quantile = quantile
+
+    def _loss_param(self):
+        if self.loss == "huber":
+            return 1.0 if self.huber_delta is None else float(self.huber_delta)
+        if self.loss == "quantile":
+            return 0.5 if self.quantile is None else float(self.quantile)
+        return 0.0
 
     def predict(self, X):
         """Predict using the multi-layer perceptron model.

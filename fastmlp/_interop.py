@@ -42,7 +42,17 @@ _FITTED = (
     "_label_binarizer",
     "_no_improvement_count",
 )
-_FASTMLP_ONLY_PARAMS = ("n_jobs", "input_scaling", "target_scaling")
+_FASTMLP_ONLY_PARAMS = (
+    "n_jobs",
+    "input_scaling",
+    "target_scaling",
+    "dropout",
+    "class_weight",
+    "huber_delta",
+    "quantile",
+)
+# fastmlp's regression losses all have the identity output, as squared_error
+_IDENTITY_OUTPUT_LOSSES = ("absolute_error", "huber", "quantile")
 
 
 def _copy_fitted(source, target):
@@ -54,7 +64,28 @@ def _copy_fitted(source, target):
 def _layout(est):
     from ._params import ParamLayout
 
-    return ParamLayout([c.shape[0] for c in est.coefs_] + [est.n_outputs_])
+    return ParamLayout([c.shape[0] for c in est.coefs_] + [est.n_outputs_],
+                       [0] * (len(est.coefs_) - 1))  # fmt: skip
+
+
+def _sklearn_activation(est):
+    """The one scikit-learn activation name of est's hidden layers, or a
+    ValueError saying why scikit-learn's MLP cannot compute this network."""
+    from ._kernels.activations import SKLEARN_HIDDEN
+
+    names = est._hidden_activations(len(est.coefs_) - 1)
+    unknown = sorted({n for n in names if n not in SKLEARN_HIDDEN})
+    if unknown:
+        raise ValueError(
+            f"to_sklearn cannot convert a network with the {unknown} activation: "
+            f"scikit-learn's MLP has only {list(SKLEARN_HIDDEN)}."
+        )
+    if len(set(names)) > 1:
+        raise ValueError(
+            f"to_sklearn cannot convert per-layer activations {names}: "
+            "scikit-learn's MLP uses one activation for every hidden layer."
+        )
+    return names[0] if names else "relu"
 
 
 def _optimizer_to_sklearn(est, sk):
@@ -127,8 +158,12 @@ def to_sklearn(est):
     params = {
         k: v for k, v in est.get_params().items() if k not in _FASTMLP_ONLY_PARAMS
     }
+    params["activation"] = _sklearn_activation(est)
     if target_cls is MLPClassifier:
         params.pop("loss", None)  # fixed to log_loss by both classifiers
+    elif params["loss"] in _IDENTITY_OUTPUT_LOSSES:
+        # the same predictions (identity output); only training differed
+        params["loss"] = "squared_error"
     out = target_cls(**params)
     coefs = [c.copy() for c in est.coefs_]
     intercepts = [b.copy() for b in est.intercepts_]

@@ -59,7 +59,8 @@ _lock = threading.Lock()
 # (one kernel alone in a fresh process, empty cache; float64/float32 and dense/
 # sparse within a few seconds of each other); the solver passes them as
 # notify_compile's estimate. Update them when the kernels change.
-COMPILE_SECONDS = {"training": 10, "lbfgs": 10, "prediction": 10, "jacobian": 5}
+COMPILE_SECONDS = {"training": 10, "lbfgs": 10, "prediction": 10, "jacobian": 5,
+                   "extended": 5}  # fmt: skip
 
 WHEN_CACHED = (
     "once per machine and fastmlp version (cached on disk; "
@@ -105,6 +106,7 @@ KINDS = {
     "lbfgs": "L-BFGS gradient kernels",
     "prediction": "prediction kernels",
     "jacobian": "jacobian kernels",
+    "extended": "elu/gelu/silu/softplus and dropout kernels",
 }
 
 
@@ -118,6 +120,19 @@ def notify_kernels(kind, dispatcher, args, dtype, sparse, verbose=False):
     try:
         what = f"{KINDS[kind]} ({np.dtype(dtype).name}, "
         what += f"{'sparse' if sparse else 'dense'} input)"
+        return _decide(dispatcher, args, what, COMPILE_SECONDS[kind], verbose, key)
+    except Exception:
+        return False
+
+
+def notify_dtype_kernel(kind, dispatcher, args, dtype, verbose=False):
+    """notify_kernels for a kernel that depends on the dtype only (not the
+    input's kind), e.g. "elu/gelu/silu/softplus and dropout kernels (float32)"."""
+    key = call_key(dispatcher, args)
+    if key is not None and key in _decided:
+        return False
+    try:
+        what = f"{KINDS[kind]} ({np.dtype(dtype).name})"
         return _decide(dispatcher, args, what, COMPILE_SECONDS[kind], verbose, key)
     except Exception:
         return False

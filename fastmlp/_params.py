@@ -9,7 +9,10 @@ at the end.
 
 import numpy as np
 
-from ._kernels.network import A_OFF
+from ._kernels.activations import ACT_RELU, SAVED_DERIVATIVE
+from ._kernels.dropout import dropout_threshold
+from ._kernels.extended import entry_point
+from ._kernels.layout import A_OFF, ACT, D_OFF, DROP, FAN_OUT, N_LAYOUT, X_ADDR, X_KEY
 
 
 class ParamLayout:
@@ -19,39 +22,89 @@ class ParamLayout:
     ----------
     layer_units : sequence of int
         ``[n_features, *hidden_layer_sizes, n_outputs]``.
+    activations : sequence of int, optional
+        The hidden layers' activation codes (activations.ACT_*), default relu.
+    dropout : sequence of float, optional
+        The hidden layers' dropout rates in [0, 1), default none.
     """
 
-    def __init__(self, layer_units):
+    def __init__(self, layer_units, activations=None, dropout=None):
         self.layer_units = [int(u) for u in layer_units]
         pairs = list(zip(self.layer_units[:-1], self.layer_units[1:]))
         self.n_layers = len(pairs)
+        n_hidden = self.n_layers - 1
+        if activations is None:
+            activations = [ACT_RELU] * n_hidden
+        if dropout is None:
+            dropout = [0.0] * n_hidden
+        self.activations = [int(c) for c in activations]
+        self.dropout = [float(p) for p in dropout]
+        if len(self.activations) != n_hidden or len(self.dropout) != n_hidden:
+            raise ValueError("one activation and one dropout rate per hidden layer")
         self.n_coef = sum(fi * fo for fi, fo in pairs)
         self.n_params = self.n_coef + sum(fo for _, fo in pairs)
-        table = np.zeros((self.n_layers, 5), dtype=np.int64)
+        table = np.zeros((self.n_layers, N_LAYOUT), dtype=np.int64)
         w = 0
         b = self.n_coef
         a = 0
         for layer, (fi, fo) in enumerate(pairs):
-            table[layer] = (w, b, fi, fo, a)
+            table[layer, : A_OFF + 1] = (w, b, fi, fo, a)
+            if layer < n_hidden:
+                table[layer, ACT] = self.activations[layer]
+                table[layer, DROP] = dropout_threshold(self.dropout[layer])
             w += fi * fo
             b += fo
             a += fo
+        table[:, D_OFF] = -1
         self._table = table
         self.units_after_input = a  # sum of fan_out over layers
 
-    def table(self, max_rows):
-        """The int64 layout table for work buffers holding ``max_rows`` rows."""
+    def _saved(self, derivatives, dropout):
+        """Layers that keep a derivative block in a table of this kind."""
+        if not derivatives:
+            return []
+        return [
+            layer
+            for layer in range(self.n_layers - 1)
+            if self.activations[layer] in SAVED_DERIVATIVE
+            or (dropout and self._table[layer, DROP] > 0)
+        ]
+
+    def table(self, max_rows, derivatives=False, dropout=False, dtype=None):
+        """The int64 layout table for work buffers holding ``max_rows`` rows.
+
+        ``derivatives``: training or the Jacobian, which keep derivative blocks
+        where an activation needs them; ``dropout``: training's dropout (with
+        its derivative blocks). A prediction's table has neither. ``dtype``:
+        the buffers' float type, needed (and extended.py's kernel compiled for
+        it) when a layer has one of its activations or dropout."""
         t = self._table.copy()
+        extended = [
+            layer
+            for layer, code in enumerate(self.activations)
+            if code in SAVED_DERIVATIVE or (dropout and t[layer, DROP] > 0)
+        ]
+        if extended:  # extended.py's kernel, compiled for this dtype
+            if dtype is None:
+                raise ValueError("this network's layout table needs its dtype")
+            t[extended, X_ADDR], t[extended, X_KEY] = entry_point(dtype)
         t[:, A_OFF] *= max_rows
+        if not dropout:
+            t[:, DROP] = 0
+        d = self.units_after_input
+        for layer in self._saved(derivatives, dropout):
+            t[layer, D_OFF] = d * max_rows
+            d += t[layer, FAN_OUT]
         return t
 
-    def activation_size(self, max_rows):
-        return max_rows * self.units_after_input
+    def activation_size(self, max_rows, derivatives=False, dropout=False):
+        saved = sum(self.layer_units[k + 1] for k in self._saved(derivatives, dropout))
+        return max_rows * (self.units_after_input + saved)
 
     def pack(self, coefs, intercepts, dtype):
         theta = np.empty(self.n_params, dtype=dtype)
         for layer in range(self.n_layers):
-            w, b, fi, fo, _ = self._table[layer]
+            w, b, fi, fo = self._table[layer, :4]
             theta[w : w + fi * fo] = np.asarray(coefs[layer]).ravel()
             theta[b : b + fo] = intercepts[layer]
         return theta
@@ -60,7 +113,7 @@ class ParamLayout:
         """Fresh (coefs, intercepts) lists copied out of theta."""
         coefs, intercepts = [], []
         for layer in range(self.n_layers):
-            w, b, fi, fo, _ = self._table[layer]
+            w, b, fi, fo = self._table[layer, :4]
             coefs.append(theta[w : w + fi * fo].reshape(fi, fo).copy())
             intercepts.append(theta[b : b + fo].copy())
         return coefs, intercepts
@@ -74,10 +127,16 @@ def glorot_uniform(random_state, layer_units, activation, dtype):
     ``bound = sqrt(factor / (fan_in + fan_out))``, factor 2 for logistic hidden
     units and 6 otherwise (the output layer uses the hidden activation's factor).
     Draws are float64 and cast, so the stream continues identically afterwards.
+    ``activation``: one name, or one per hidden layer (fastmlp): layer l's
+    factor is then its own activation's, the output layer's the last one's.
     """
-    factor = 2.0 if activation == "logistic" else 6.0
+    n_layers = len(layer_units) - 1
+    if isinstance(activation, str):
+        activation = [activation] * max(n_layers - 1, 1)
+    names = list(activation) + [activation[-1]]
     coefs, intercepts = [], []
-    for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+    for layer, (fan_in, fan_out) in enumerate(zip(layer_units[:-1], layer_units[1:])):
+        factor = 2.0 if names[layer] == "logistic" else 6.0
         bound = np.sqrt(factor / (fan_in + fan_out))
         coef = random_state.uniform(-bound, bound, (fan_in, fan_out))
         intercept = random_state.uniform(-bound, bound, fan_out)

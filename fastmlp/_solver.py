@@ -33,6 +33,7 @@ from ._kernels.network import (
     C_ALWAYS_LAYERED,
     C_CHUNK_ROWS,
     C_MODE,
+    C_OUT,
     C_PARALLEL,
     C_SCHEDULE,
     C_SCORING,
@@ -53,6 +54,7 @@ from ._kernels.optimizers import (
     H_BETA_1,
     H_BETA_2,
     H_EPSILON,
+    H_LOSS_PARAM,
     H_LR,
     H_MOMENTUM,
     H_NESTEROV,
@@ -286,8 +288,9 @@ class Workspace:
     ):
         batch_rows = chunk_rows if batch_rows is None else batch_rows
         self.n_split, self.chunk_rows = n_split, chunk_rows
-        self.table = layout.table(chunk_rows)
-        size = layout.activation_size(chunk_rows)
+        # training saves derivatives (where needed) and applies dropout
+        self.table = layout.table(chunk_rows, gradients, gradients, dtype)
+        size = layout.activation_size(chunk_rows, gradients, gradients)
         self.acts = np.empty((n_split, size), dtype=dtype)
         self.deltas = np.empty((n_split, size if gradients else 0), dtype=dtype)
         # Dense batches are gathered here; sparse batches are read in place.
@@ -412,6 +415,7 @@ def hyperparameters(est):
     hp[H_BETA_2] = est.beta_2
     hp[H_EPSILON] = est.epsilon
     hp[H_ALPHA] = est.alpha
+    hp[H_LOSS_PARAM] = est._loss_param()
     return hp
 
 
@@ -551,6 +555,7 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
     shuffle = ShuffleState(rs) if est.shuffle else None
     mt_key = np.zeros(0, dtype=np.uint32) if shuffle is None else shuffle.key
     fit[E.F_MT_POS] = 0 if shuffle is None else shuffle.pos  # advanced by each call
+    fit[E.F_SEEN] = est.t_  # keys the epochs' dropout masks
     # partial_fit trains one epoch per call: scikit-learn's line, never a bar.
     progress = Progress(bool(est.verbose) if incremental else est.verbose, est.max_iter)
 
@@ -694,7 +699,8 @@ def training_codes(codes, est, layout, ws, early_stopping):
     return codes
 
 
-def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype):
+def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype,
+                    loss_param=0.0):  # fmt: skip
     """``fun(theta) -> (loss, gradient)`` of the full-batch objective, as
     ``scipy.optimize.minimize(jac=True)`` takes it: one compiled train_epochs call
     per evaluation with solver SOLVER_NONE (the batch's row chunks forward and
@@ -724,13 +730,15 @@ def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype)
     codes[C_MODE] = MODE_TRAIN
     codes[C_SOLVER] = SOLVER_NONE
     hp = np.zeros(N_HP)
+    hp[H_LOSS_PARAM] = loss_param
     idx = np.arange(n_samples)
     opt = np.empty((2, 0), dtype=dtype)
     one_pass = OnePass(Xk, Y, sw, idx)
     n_coef = layout.n_coef
     alpha = float(alpha)
     # The kernels' output delta P - Y is the gradient of the *sum* over outputs of
-    # the half squared error; the reported loss averages over outputs.
+    # the half squared error; the reported loss averages over outputs (the
+    # other losses' deltas are their loss's gradients already, losses.py).
     output_scale = 1.0 / Y.shape[1] if loss_name == "squared_error" else 1.0
 
     task = None
@@ -764,8 +772,9 @@ def lbfgs_objective(layout, X, Y, sample_weight, codes, alpha, loss_name, dtype)
 def fit_lbfgs(est, theta, layout, X, Y, sample_weight, codes):
     """Full-batch L-BFGS-B (SciPy) on theta (float64), in place."""
     loss_grad = lbfgs_objective(
-        layout, X, Y, sample_weight, codes, est.alpha, est._loss_name(), theta.dtype
-    )
+        layout, X, Y, sample_weight, codes, est.alpha, est._loss_name(), theta.dtype,
+        est._loss_param(),
+    )  # fmt: skip
     if est.verbose is True or est.verbose >= 1:
         iprint = 1
     else:
@@ -845,8 +854,8 @@ def jacobian_raw(theta, layout, X, codes, dtype):
     rows = max(1, min(n, JACOBIAN_BLOCK_ROWS // n_out))
     parallel = use_parallel(n_out * rows, layout.n_coef)
     groups = _task_groups(-(-n // rows)) if parallel else 1
-    table = layout.table(rows)
-    acts = np.empty((groups, layout.activation_size(rows)), dtype=dtype)
+    table = layout.table(rows, derivatives=True, dtype=dtype)
+    acts = np.empty((groups, layout.activation_size(rows, True)), dtype=dtype)
     need = gemm_work_elements(units, rows, dense)
     for fan_in, fan_out in zip(units[:-1], units[1:]):
         need = max(need, gemm.gemm_work_size(n_out * rows, fan_in, fan_out))
@@ -857,17 +866,17 @@ def jacobian_raw(theta, layout, X, codes, dtype):
     J = np.empty((n, n_out, n_features), dtype=dtype)
     Xk = kernel_input(X, dtype)
     idx = np.arange(n)
-    act, out = codes[0], codes[1]
+    out = codes[C_OUT]
     block_args = (J, acts[0], work[0], D0[0], D1[0], xb[0], Xk, idx, 0, 0, theta,
-                  table, act, out)  # fmt: skip
-    jac_args = (J, acts, work, D0, D1, xb, Xk, idx, rows, theta, table, act, out,
+                  table, out)  # fmt: skip
+    jac_args = (J, acts, work, D0, D1, xb, Xk, idx, rows, theta, table, out,
                 parallel, 0, 0)  # fmt: skip
     block = announced_address(
         "jacobian", jacobian_block, block_args, input_jacobian, jac_args, dtype,
         not dense,
     )  # fmt: skip
     done = input_jacobian(
-        J, acts, work, D0, D1, xb, Xk, idx, rows, theta, table, act, out, parallel,
+        J, acts, work, D0, D1, xb, Xk, idx, rows, theta, table, out, parallel,
         *block,
     )  # fmt: skip
     if not done:  # a programming error, never a user's

@@ -8,7 +8,8 @@ scipy sparse matrix), for each kernel called from Python: training epochs
 prediction (``predict``, ``predict_proba``, ``score``, the validation score of
 ``early_stopping``) and the input Jacobian. Activations, losses, solvers and
 output layers are runtime codes inside the kernels, so one tiny call of each kind
-per dtype and input compiles everything.
+per dtype and input compiles everything, plus one fit with gelu and dropout per
+dtype for the kernel of extended.py (compiled only for networks that use it).
 
 The work is split into GROUPS (one per dtype and input). ``warmup()`` runs them in
 this process, one after the other; ``warmup(jobs=N)`` (what ``python -m fastmlp
@@ -41,6 +42,7 @@ ENTRY_POINTS = (
     ("network", "run_task"),
     ("jacobian", "input_jacobian"),
     ("jacobian", "jacobian_block"),
+    ("extended", "extended_forward"),
 )
 
 # Environment of a worker process: one kernel (and BLAS) thread each, since the
@@ -146,6 +148,8 @@ def run_group(label):
         MLPRegressor(early_stopping=True, **small).fit(X, y_reg)
         MLPClassifier(**small).partial_fit(X, y, classes=[0, 1, 2])
         MLPRegressor(**small).partial_fit(X, y_reg)
+        if not sparse:  # extended.py's kernel (per dtype): gelu .. softplus, dropout
+            MLPRegressor(activation="gelu", dropout=0.1, **small).fit(X, y_reg)
         if dtype == "float64":  # lbfgs casts any input to float64
             clf = MLPClassifier(solver="lbfgs", **small).fit(X, y)
             clf.predict_proba(X)

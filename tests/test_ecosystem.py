@@ -78,7 +78,14 @@ def test_get_set_params_and_clone_round_trip():
         and params["alpha"] == 0.5
         and params["loss"] == ("squared_error")
     )
-    extra = {"n_jobs", "input_scaling", "target_scaling"}  # fastmlp's additions
+    extra = {
+        "n_jobs",
+        "input_scaling",
+        "target_scaling",
+        "dropout",
+        "huber_delta",
+        "quantile",
+    }  # fastmlp's additions (fmt: skip)
     assert set(params) == set(SkRegressor().get_params()) | extra
     est.set_params(alpha=0.25)
     assert clone(est).get_params()["alpha"] == 0.25

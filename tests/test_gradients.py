@@ -9,9 +9,10 @@ from fastmlp._kernels.activations import (
     ACT_EXP,
     ACT_IDENTITY,
     ACT_LOGISTIC,
-    ACT_RELU,
     ACT_SOFTMAX,
     ACT_TANH,
+    ACTIVATION_CODES,
+    HIDDEN_ACTIVATIONS,
 )
 from fastmlp._kernels.losses import LOSS_CODES
 from fastmlp._kernels.network import forward_backward
@@ -24,26 +25,22 @@ OUTPUTS = {
     "log_loss": ACT_SOFTMAX,
     "binary_log_loss": ACT_LOGISTIC,
     "poisson": ACT_EXP,
+    "absolute_error": ACT_IDENTITY,
+    "huber": ACT_IDENTITY,
+    "quantile": ACT_IDENTITY,
 }
+PARAMS = {"huber": 0.4, "quantile": 0.3}
 ALPHA = 0.3
 
 
 def objective_and_gradient(theta, layout, ws, X, Y, sw, act, loss, n_coef):
-    """scikit-learn's objective J and the gradient the optimizers apply."""
+    """scikit-learn's objective J and the gradient the optimizers apply
+    (``act`` is in the layout; the argument only names the case)."""
+    rows = np.arange(X.shape[0])
     loss_sum = forward_backward(
-        ws.G[0],
-        ws.acts[0],
-        ws.deltas[0],
-        ws.work[0],
-        X,
-        Y,
-        sw,
-        theta,
-        ws.table,
-        act,
-        OUTPUTS[loss],
-        LOSS_CODES[loss],
-    )
+        ws.G[0], ws.acts[0], ws.deltas[0], ws.work[0], X, Y, sw, rows, 0, theta,
+        ws.table, OUTPUTS[loss], LOSS_CODES[loss], PARAMS.get(loss, 0.0),
+    )  # fmt: skip
     S = sw.sum()
     J = loss_sum / S + 0.5 * ALPHA * (theta[:n_coef] @ theta[:n_coef]) / S
     grad = ws.G[0].copy()
@@ -52,15 +49,21 @@ def objective_and_gradient(theta, layout, ws, X, Y, sw, act, loss, n_coef):
 
 
 @pytest.mark.parametrize("loss", list(OUTPUTS))
-@pytest.mark.parametrize("act", [ACT_IDENTITY, ACT_LOGISTIC, ACT_TANH, ACT_RELU])
+@pytest.mark.parametrize("act", HIDDEN_ACTIVATIONS)
 def test_backprop_matches_central_differences(rng, act, loss):
+    """Every hidden activation (torch's definitions for fastmlp's) and every
+    loss; the second hidden layer tanh, so per-layer codes are exercised."""
+    identity_out = OUTPUTS[loss] == ACT_IDENTITY and loss != "squared_error"
     units = (4, 6, 5, 3 if loss != "squared_error" else 1)
+    if identity_out:
+        units = (4, 6, 5, 2)
     coefs, intercepts = random_net(rng, units, np.float64)
     n = 9
     X = rng.standard_normal((n, units[0]))
-    Y = random_targets(rng, loss, n, units[-1], np.float64)
+    Y = random_targets(rng, "squared_error" if identity_out else loss, n, units[-1],
+                       np.float64)  # fmt: skip
     sw = rng.uniform(0.5, 2.0, n)
-    layout = ParamLayout(units)
+    layout = ParamLayout(units, [ACTIVATION_CODES[act], ACT_TANH])
     ws = Workspace(layout, n, units[0], units[-1], np.float64)
     theta = layout.pack(coefs, intercepts, np.float64)
     _, grad = objective_and_gradient(
@@ -80,7 +83,8 @@ def test_backprop_matches_central_differences(rng, act, loss):
         )
         numeric[k] = (jp - jm) / (2 * eps)
     err = np.abs(grad - numeric)
-    # relu has kinks; the random points are almost surely away from them.
+    # relu and the new losses have kinks; the random points are almost surely
+    # more than eps away from them.
     assert err.max() < 1e-6
     assert err.mean() < 1e-8
 
@@ -93,7 +97,7 @@ def test_multi_output_squared_error_gradient_is_scaled_like_scikit_learn(rng):
     X = rng.standard_normal((6, 3))
     Y = rng.standard_normal((6, 3))
     sw = np.ones(6)
-    layout = ParamLayout(units)
+    layout = ParamLayout(units, [ACT_TANH])
     ws = Workspace(layout, 6, 3, 3, np.float64)
     theta = layout.pack(coefs, intercepts, np.float64)
     args = (layout, ws, X, Y, sw, ACT_TANH, "squared_error", layout.n_coef)
@@ -113,7 +117,9 @@ def test_multi_output_squared_error_gradient_is_scaled_like_scikit_learn(rng):
     assert_allclose(grad[k] / numeric, 3.0, rtol=1e-6)
 
 
-@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+@pytest.mark.parametrize(
+    "loss", ["squared_error", "poisson", "absolute_error", "huber", "quantile"]
+)
 @pytest.mark.parametrize("n_outputs", [1, 3])
 def test_lbfgs_objective_gradient_is_that_of_its_loss(rng, loss, n_outputs):
     """The L-BFGS gradient matches central differences of the loss it reports,
@@ -124,17 +130,18 @@ def test_lbfgs_objective_gradient_is_that_of_its_loss(rng, loss, n_outputs):
 
     units = (4, 5, n_outputs)
     coefs, intercepts = random_net(rng, units, np.float64)
-    layout = ParamLayout(units)
+    layout = ParamLayout(units, [ACT_TANH])
     theta = layout.pack(coefs, intercepts, np.float64)
     X = rng.standard_normal((11, 4))
     Y = random_targets(rng, loss, 11, n_outputs, np.float64)
     sw = rng.uniform(0.5, 2.0, 11)
-    out = "identity" if loss == "squared_error" else "exp"
+    out = "exp" if loss == "poisson" else "identity"
     from fastmlp._kernels.network import N_CODES
 
     codes = np.zeros(N_CODES, dtype=np.int64)
     codes[:3] = ACTIVATION_CODES["tanh"], ACTIVATION_CODES[out], LOSS_CODES[loss]
-    fun = lbfgs_objective(layout, X, Y, sw, codes, ALPHA, loss, np.float64)
+    fun = lbfgs_objective(layout, X, Y, sw, codes, ALPHA, loss, np.float64,
+                          PARAMS.get(loss, 0.0))  # fmt: skip
     _, grad = fun(theta)
     eps = 1e-6
     numeric = np.empty_like(theta)

@@ -67,14 +67,15 @@ def network_input_jacobian(theta, table, n_layers, X, act, out_code, ws):
     """d output / d input by the kernels' backward pass, one output at a time:
     dU_L = e_k, then dH_{l-1} = (dU_l W_l^T) * f'(H_{l-1}) down to the input."""
     n, n_in = X.shape
-    P = forward(ws.acts[0], ws.work[0], X, theta, table, act, out_code).copy()
+    rows = np.arange(n)
+    P = forward(ws.acts[0], ws.work[0], X, theta, table, out_code, rows, -1).copy()
     n_out = P.shape[1]
     J = np.empty((n, n_out, n_in))
     for k in range(n_out):
         dU = np.zeros((n, n_out))
         dU[:, k] = 1.0
         for layer in range(n_layers - 1, -1, -1):
-            w, _, fi, fo, a_off = table[layer]
+            w, _, fi, fo, a_off = table[layer, :5]
             W = theta[w : w + fi * fo].reshape(fi, fo)
             dH = np.empty((n, fi))
             matmul_nt(dH, dU, W, ws.work[0], 0, fi)
@@ -91,7 +92,7 @@ def network_input_jacobian(theta, table, n_layers, X, act, out_code, ws):
 def test_network_input_jacobian_matches_finite_differences(rng, act):
     units = (3, 7, 5, 2)
     coefs, intercepts = random_net(rng, units, np.float64, scale=0.8)
-    layout = ParamLayout(units)
+    layout = ParamLayout(units, [act, act])
     theta = layout.pack(coefs, intercepts, np.float64)
     X = rng.standard_normal((4, 3))
     ws = Workspace(layout, 4, 3, 2, np.float64)
@@ -105,8 +106,9 @@ def test_network_input_jacobian_matches_finite_differences(rng, act):
             x[None, :],
             theta,
             ws1.table,
-            act,
             ACT_IDENTITY,
+            np.zeros(1, dtype=np.int64),
+            -1,
         )[0].copy()
 
     for i in range(4):

@@ -315,3 +315,29 @@ def test_solver_notices_name_the_signature_each_kernel_is_called_with(monkeypatc
         warnings.simplefilter("ignore", ConvergenceWarning)
         clone(clf).fit(X, y)
     assert len(asked) == n_asked
+
+
+@needs_jit
+def test_extended_kernel_notices_on_first_compile(tmp_path):
+    """The kernel of fastmlp's extra activations and dropout is compiled only
+    for a network that uses them: its own notice, once per dtype."""
+    code = (
+        "import logging, sys; import numpy as np\n"
+        "logging.basicConfig(level=logging.INFO, format='LOG %(name)s %(message)s')\n"
+        "from fastmlp._kernels.extended import entry_point\n"
+        "entry_point(np.float32); entry_point(np.float32)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_DISABLE_JIT"}
+    env.update(NUMBA_CACHE_DIR=str(tmp_path / "cache"), FASTMLP_CACHE="1")
+    runs = []
+    for _ in range(2):  # a cold cache, then loaded from it
+        proc = subprocess.run([sys.executable, "-c", code], env=env,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        runs.append(
+            [ln for ln in proc.stderr.splitlines() if ln.startswith("LOG fastmlp")]
+        )
+    assert len(runs[0]) == 1 and runs[1] == []
+    assert (
+        "compiling elu/gelu/silu/softplus and dropout kernels (float32)" in runs[0][0]
+    )

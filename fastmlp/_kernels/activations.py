@@ -9,7 +9,21 @@ libm's are one call per element and keep these loops scalar.
 
 Derivatives are written in terms of the forward output A = f(Z), as scikit-learn's
 ``_base.py`` does, so the backward pass never needs the pre-activation Z:
-identity 1, logistic A(1 - A), tanh 1 - A^2, relu [A > 0].
+identity 1, logistic A(1 - A), tanh 1 - A^2, relu [A > 0], leaky_relu 1 or
+0.01. fastmlp's other hidden activations (torch's definitions)
+
+    elu       z > 0 ? z : expm1(z)            f' = z > 0 ? 1 : exp(z)
+    gelu      z Phi(z)  (exact, erf based)    f' = Phi(z) + z phi(z)
+    silu      z sigmoid(z)                    f' = s (1 + z (1 - s)),  s = sigmoid(z)
+    softplus  log(1 + exp(z))                 f' = sigmoid(z)
+
+have no such form (or only an inaccurate one), so training computes f'(Z) in
+the forward pass, beside f(Z), into the layer's saved-derivative block
+(layout.D_OFF); so does any layer with dropout, its mask folded into f'. The
+backward pass then multiplies by that block (activation_backward_saved).
+Those four, and dropout, live in extended.py, a kernel called by address that
+is compiled only when a network uses them: their vectorised expm1, log1p and
+normal CDF took 7 s of every first fit's compile when they were branches here.
 """
 
 from .._jit import inline_kernel, kernel
@@ -22,6 +36,13 @@ ACT_TANH = 2
 ACT_RELU = 3
 ACT_SOFTMAX = 4  # output layer only
 ACT_EXP = 5  # output layer only (Poisson log link)
+ACT_LEAKY_RELU = 6
+ACT_ELU = 7
+ACT_GELU = 8
+ACT_SILU = 9
+ACT_SOFTPLUS = 10
+
+LEAKY_SLOPE = 0.01  # torch's default negative_slope
 
 ACTIVATION_CODES = {
     "identity": ACT_IDENTITY,
@@ -30,7 +51,18 @@ ACTIVATION_CODES = {
     "relu": ACT_RELU,
     "softmax": ACT_SOFTMAX,
     "exp": ACT_EXP,
+    "leaky_relu": ACT_LEAKY_RELU,
+    "elu": ACT_ELU,
+    "gelu": ACT_GELU,
+    "silu": ACT_SILU,
+    "softplus": ACT_SOFTPLUS,
 }
+# scikit-learn's hidden activations, then fastmlp's
+SKLEARN_HIDDEN = ("identity", "logistic", "tanh", "relu")
+HIDDEN_ACTIVATIONS = SKLEARN_HIDDEN + ("leaky_relu", "elu", "gelu", "silu", "softplus")
+# hidden activations whose derivative training saves in the forward pass: they
+# are extended.py's, compiled only for a network that uses them
+SAVED_DERIVATIVE = frozenset((ACT_ELU, ACT_GELU, ACT_SILU, ACT_SOFTPLUS))
 
 
 @inline_kernel
@@ -54,7 +86,34 @@ def _bias_activation_row(z, b, code):
     elif code == ACT_EXP:
         for j in range(n):
             z[j] = vexp(z[j] + b[j])
-    # ACT_SOFTMAX: _softmax_rows, on the whole block
+    elif code == ACT_LEAKY_RELU:
+        for j in range(n):
+            u = z[j] + b[j]
+            z[j] = u if u > T(0) else u * T(LEAKY_SLOPE)
+    # ACT_SOFTMAX: _softmax_rows, on the whole block; ACT_ELU and later:
+    # extended.extended_forward, called by address
+
+
+@inline_kernel
+def _derivative_from_output_row(d, a, code):
+    """d = f'(Z) from A = f(Z), for the activations that allow it."""
+    T = d.dtype.type
+    n = d.shape[0]
+    if code == ACT_RELU:
+        for j in range(n):
+            d[j] = T(1) if a[j] > T(0) else T(0)
+    elif code == ACT_LEAKY_RELU:
+        for j in range(n):
+            d[j] = T(1) if a[j] > T(0) else T(LEAKY_SLOPE)
+    elif code == ACT_TANH:
+        for j in range(n):
+            d[j] = T(1) - a[j] * a[j]
+    elif code == ACT_LOGISTIC:
+        for j in range(n):
+            d[j] = a[j] * (T(1) - a[j])
+    else:  # ACT_IDENTITY
+        for j in range(n):
+            d[j] = T(1)
 
 
 @inline_kernel
@@ -101,6 +160,18 @@ def bias_activation_forward(Z, b, code, j0, j1):
         _bias_activation_row(view1d(Z, i * n + j0, width), bj, code)
 
 
+@kernel
+def activation_backward_saved(dZ, D, j0, j1):
+    """dZ[:, j0:j1] *= D[:, j0:j1], the derivative (and dropout mask) the
+    forward pass saved (extended.extended_forward, dropout mask included)."""
+    n, width = dZ.shape[1], j1 - j0
+    for i in range(dZ.shape[0]):
+        dz = view1d(dZ, i * n + j0, width)
+        d = view1d(D, i * n + j0, width)
+        for j in range(width):
+            dz[j] = dz[j] * d[j]
+
+
 @inline_kernel
 def activation_backward_row(dz, a, code):
     T = dz.dtype.type
@@ -115,7 +186,11 @@ def activation_backward_row(dz, a, code):
     elif code == ACT_LOGISTIC:
         for j in range(n):
             dz[j] = dz[j] * a[j] * (T(1) - a[j])
-    # ACT_IDENTITY: derivative 1, nothing to do
+    elif code == ACT_LEAKY_RELU:
+        for j in range(n):
+            if a[j] <= T(0):
+                dz[j] = dz[j] * T(LEAKY_SLOPE)
+    # ACT_IDENTITY: derivative 1, nothing to do; ACT_ELU and later: saved
 
 
 @kernel

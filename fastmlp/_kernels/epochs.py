@@ -56,7 +56,8 @@ F_ACCUM = 14
 F_BATCH_LOSS = 15
 F_SW_SUM = 16
 F_STEP_LR = 17
-N_FIT = 18
+F_SEEN = 18  # samples the model had seen when the epoch began (dropout.py)
+N_FIT = 19
 
 # fit[F_STATUS]: how a call ended
 ST_RUNNING, ST_MAX_ITER, ST_STOPPED, ST_DIVERGED = range(4)

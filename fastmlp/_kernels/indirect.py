@@ -42,9 +42,24 @@ def kernel_address(dispatcher, argtypes):
     return address, signature_key(argtypes)
 
 
+# NUMBA_DISABLE_JIT: kernels whose "address" had to be an integer (a layout
+# table's entry, table_entry), by that integer.
+_by_number = []
+
+
+def table_entry(dispatcher, argtypes):
+    """kernel_address as two integers, for an int64 table (layout.X_ADDR)."""
+    if JIT_DISABLED:
+        _by_number.append(dispatcher)
+        return len(_by_number), 0
+    return kernel_address(dispatcher, argtypes)
+
+
 if JIT_DISABLED:
 
     def call_kernel(addr, key, head, tail):
+        if not callable(addr):
+            addr = _by_number[int(addr) - 1]
         addr(*head, *tail)
         return True
 

@@ -12,7 +12,9 @@ Maths (layers l = 0 .. L-1, H_l = f_l(U_l), U_l = H_{l-1} W_l + b_l):
   backward  D_{l-1} = (D_l W_l^T) * f'_{l-1}(H_{l-1})    (same H for every k)
   input     J[r, k, :] = D_0[k, r, :] W_0^T
 The derivative f' is taken from the forward output, as in training (the
-row kernel of activations.activation_backward).
+row kernel of activations.activation_backward), or, for the activations that
+need it, from the block the forward pass saved (the Jacobian's layout table
+has derivative blocks and no dropout).
 
 Blocks are independent: they run as tasks of one parallel region, each group of
 blocks on its own buffers (acts, work, xb, D0, D1 have a leading group axis),
@@ -34,7 +36,16 @@ from .activations import (
 )
 from .gemm import matmul_nt
 from .indirect import call_kernel
-from .network import FAN_IN, FAN_OUT, forward, layer_view, weights
+from .network import (
+    ACT,
+    D_OFF,
+    FAN_IN,
+    FAN_OUT,
+    forward,
+    layer_view,
+    saved_derivative,
+    weights,
+)
 from .sparse import batch_input
 from .views import view2d
 
@@ -65,21 +76,27 @@ def output_seed(D, P, out_code):
 
 
 @kernel
-def stacked_activation_backward(dH, H, code):
-    """dH[k * nb + r] *= f'(H[r]) for every output block k.
+def stacked_activation_backward(dH, H, D, code, saved):
+    """dH[k * nb + r] *= f'(H[r]) for every output block k: from the forward
+    outputs H (nb, fan), or with ``saved`` the saved derivatives D (nb, fan).
 
-    dH (n_outputs * nb, fan), H (nb, fan) the forward outputs."""
-    if code == ACT_IDENTITY:
+    dH (n_outputs * nb, fan)."""
+    if code == ACT_IDENTITY and not saved:
         return
     nb = H.shape[0]
     for i in range(dH.shape[0]):
-        activation_backward_row(dH[i], H[i % nb], code)
+        if saved:
+            dh = dH[i]
+            d = D[i % nb]
+            for j in range(dh.shape[0]):
+                dh[j] = dh[j] * d[j]
+        else:
+            activation_backward_row(dH[i], H[i % nb], code)
 
 
 @kernel
 def jacobian_block(
-    J, acts, work, D0, D1, xb, X, rows, start, stop, theta, layout, act_code,
-    out_code,
+    J, acts, work, D0, D1, xb, X, rows, start, stop, theta, layout, out_code,
 ):  # fmt: skip
     """J[start:stop] for the rows rows[start:stop] (one block), serially.
 
@@ -90,7 +107,7 @@ def jacobian_block(
     n_features = J.shape[2]
     nb = stop - start
     Xb = batch_input(xb, X, rows, start, stop)
-    P = forward(acts, work, Xb, theta, layout, act_code, out_code)
+    P = forward(acts, work, Xb, theta, layout, out_code, rows[start:stop], np.int64(0))
     cur = D0
     nxt = D1
     output_seed(view3d_seed(cur, n_out, nb), P, out_code)
@@ -103,7 +120,9 @@ def jacobian_block(
         matmul_nt(dH, dU, W, work, np.intp(0), fan_in)  # (n_out * nb, fan_in)
         if layer > 0:
             H = layer_view(acts, layout, layer - 1, nb)  # (nb, fan_in)
-            stacked_activation_backward(dH, H, act_code)
+            saved = layout[layer - 1, D_OFF] >= 0
+            D = saved_derivative(acts, layout, layer - 1, nb) if saved else H
+            stacked_activation_backward(dH, H, D, layout[layer - 1, ACT], saved)
         cur, nxt = nxt, cur
     # cur holds D_{-1}: (n_out, nb, n_features), output k's rows in block k.
     for k in range(n_out):
@@ -121,8 +140,8 @@ def view3d_seed(buf, n_out, nb):
 
 @parallel_kernel
 def input_jacobian(
-    J, acts, work, D0, D1, xb, X, rows, block, theta, layout, act_code, out_code,
-    parallel, block_addr, block_key,
+    J, acts, work, D0, D1, xb, X, rows, block, theta, layout, out_code, parallel,
+    block_addr, block_key,
 ):  # fmt: skip
     """J[i, k, j] = d output_k / d x_j at X[rows[i]], in blocks of ``block`` rows.
 
@@ -142,7 +161,7 @@ def input_jacobian(
     if not call_kernel(
         block_addr, block_key,
         (J, acts[0], work[0], D0[0], D1[0], xb[0], X, rows, zero, zero, theta,
-         layout, act_code, out_code), (),
+         layout, out_code), (),
     ):  # fmt: skip
         return False  # an empty block above: nothing computed
     if parallel and n_groups > 1:
@@ -152,7 +171,7 @@ def input_jacobian(
                     block_addr, block_key,
                     (J, acts[g], work[g], D0[g], D1[g], xb[g], X, rows,
                      np.intp(b * block), np.intp(min(b * block + block, n)), theta,
-                     layout, act_code, out_code), (),
+                     layout, out_code), (),
                 )  # fmt: skip
     else:
         for b in range(n_blocks):
@@ -160,6 +179,6 @@ def input_jacobian(
                 block_addr, block_key,
                 (J, acts[0], work[0], D0[0], D1[0], xb[0], X, rows,
                  np.intp(b * block), np.intp(min(b * block + block, n)), theta,
-                 layout, act_code, out_code), (),
+                 layout, out_code), (),
             )  # fmt: skip
     return True

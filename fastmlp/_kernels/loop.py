@@ -52,6 +52,7 @@ this never changes a result.
 import numpy as np
 
 from .._jit import inline_kernel, strict_kernel
+from .dropout import epoch_key
 from .epochs import (
     F_ACCUM,
     F_BATCH_LOSS,
@@ -59,6 +60,7 @@ from .epochs import (
     F_DONE,
     F_EPOCHS,
     F_MT_POS,
+    F_SEEN,
     F_SQNORM,
     F_STATUS,
     F_STEP_LR,
@@ -105,7 +107,9 @@ C_MODE, C_SCHEDULE, C_SCORING, C_SHUFFLE, C_TEAM = 7, 8, 9, 10, 11
 # tile's product needs (_solver.Workspace sizes both); 1 to run every batch
 # as layer phases, whatever the team (the tests compare the two forms).
 C_TILE_COLS, C_TILE_WORK, C_ALWAYS_LAYERED = 12, 13, 14
-N_CODES = 15
+# The model's dropout seed (dropout.py; 0 without dropout).
+C_DROPOUT_SEED = 15
+N_CODES = 16
 MODE_TRAIN, MODE_PREDICT = 0, 1
 (
     PHASE_CHUNKS, PHASE_STEP, PHASE_PROBE, PHASE_PREDICT, PHASE_VALIDATE,
@@ -133,7 +137,8 @@ L_SCRATCH = K_STATE + 15  # sets of scratch buffers (acts, deltas, work)
 L_LAYER = T_END  # layer of the layer phase in progress
 L_TILE_SETS = T_END + 1  # members that have tile scratch in work (layer phases)
 L_WIDEST = T_END + 2  # column tiles of the widest layer (0: layer phases off)
-assert L_WIDEST < K_CLAIM, "the loop state runs into the team's claim words"
+L_DROP_KEY = T_END + 3  # the epoch's dropout key (dropout.epoch_key)
+assert L_DROP_KEY < K_CLAIM, "the loop state runs into the team's claim words"
 
 # What advance does next
 _NEXT_EPOCH, _NEXT_BATCH, _END_EPOCH, _FINISHED = range(4)
@@ -407,6 +412,8 @@ def advance(theta, sums, order, layout, codes, hp, batch_size, fit, curve, mt_ke
             fit[F_ACCUM] = 0.0
             ctl[L_DIVERGED] = -1
             ctl[L_BATCH] = 0
+            # the epoch's dropout masks: the model's seed, the samples seen
+            ctl[L_DROP_KEY] = epoch_key(codes[C_DROPOUT_SEED], fit[F_SEEN])
             nxt = _NEXT_BATCH
         elif nxt == _NEXT_BATCH:
             if _start_batch(ctl, codes, batch_size, n, n_val):
@@ -423,6 +430,7 @@ def advance(theta, sums, order, layout, codes, hp, batch_size, fit, curve, mt_ke
             score = np.nan
             if validate:
                 score = validation_score(P_val, Y_val, sw_val, scoring)
+            fit[F_SEEN] += n  # the next epoch's dropout masks (dropout.py)
             lr_next, improved, stop_now = end_epoch(
                 fit, curve, epoch, fit[F_ACCUM], n, score, hp[H_LR], diverged,
                 scoring, codes[C_SCHEDULE], codes[C_SOLVER] == SOLVER_ADAM,

@@ -45,7 +45,12 @@ import numpy as np
 from numba import prange
 
 from .._jit import inline_kernel, kernel, parallel_kernel
-from .activations import activation_backward, bias_activation_forward
+from .activations import (
+    ACT_ELU,
+    activation_backward,
+    activation_backward_saved,
+    bias_activation_forward,
+)
 from .epochs import F_STEP_LR, F_SW_SUM
 from .gemm import matmul_nn, matmul_nt, matmul_tn
 from .indirect import call_kernel
@@ -53,17 +58,24 @@ from .indirect import call_kernel
 # the layout's columns and views are part of this module's API
 from .layout import (  # noqa: F401, E402
     A_OFF,
+    ACT,
     B_OFF,
+    D_OFF,
+    DROP,
     FAN_IN,
     FAN_OUT,
     W_OFF,
+    X_ADDR,
+    X_KEY,
     layer_view,
+    saved_derivative,
     weights,
 )
 from .loop import (  # noqa: F401  (the codes are part of this module's API)
     C_ACT,
     C_ALWAYS_LAYERED,
     C_CHUNK_ROWS,
+    C_DROPOUT_SEED,  # noqa: F401  (part of this module's API)
     C_LOSS,
     C_MODE,
     C_OUT,
@@ -76,6 +88,7 @@ from .loop import (  # noqa: F401  (the codes are part of this module's API)
     C_TEAM,
     C_TILE_COLS,
     C_TILE_WORK,
+    L_DROP_KEY,
     L_LAYER,
     L_N_PARTS,
     L_SCRATCH,
@@ -102,7 +115,7 @@ from .loop import (  # noqa: F401  (the codes are part of this module's API)
     advance,
 )
 from .losses import loss_forward_backward
-from .optimizers import step_chunk
+from .optimizers import H_LOSS_PARAM, step_chunk
 from .reduce import column_sum
 from .sparse import (
     batch_input,
@@ -117,10 +130,11 @@ from .views import view1d
 
 
 @inline_kernel
-def forward(acts, work, Xb, theta, layout, act_code, out_code):
+def forward(acts, work, Xb, theta, layout, out_code, rows, key):
     """Forward pass of the batch Xb (dense (nb, n_features) or CSRRows); layer
     outputs written into ``acts``: each layer as one whole tile (forward_tile),
-    then the output activation.
+    then the output activation. ``rows``, ``key``: as forward_tile (key -1:
+    prediction).
 
     Returns the (nb, n_outputs) view of the output layer's activations."""
     nb = batch_rows(Xb)
@@ -128,7 +142,7 @@ def forward(acts, work, Xb, theta, layout, act_code, out_code):
     zero = np.intp(0)
     for layer in range(last + 1):
         forward_tile(acts, work, Xb, theta, layout, layer, zero, layout[layer, FAN_OUT],
-                     act_code)  # fmt: skip
+                     rows, key)  # fmt: skip
     _, b = weights(theta, layout, last)
     P = layer_view(acts, layout, last, nb)
     bias_activation_forward(P, b, out_code, zero, layout[last, FAN_OUT])
@@ -142,12 +156,13 @@ WHOLE_LAYER = 1 << 40
 
 @inline_kernel
 def forward_backward(
-    graw, acts, deltas, work, Xb, Yb, swb, theta, layout, act_code, out_code,
-    loss_code,
+    graw, acts, deltas, work, Xb, Yb, swb, rows, key, theta, layout, out_code,
+    loss_code, loss_param,
 ):  # fmt: skip
     """Forward and backward pass of one batch; raw gradient sums into ``graw``.
 
-    Xb dense (nb, n_features) or CSRRows, Yb (nb, n_outputs), swb (nb,). Returns
+    Xb dense (nb, n_features) or CSRRows, Yb (nb, n_outputs), swb (nb,); rows
+    (nb,) their indices in X and ``key`` the epoch's dropout key. Returns
     the weighted sum of the per-row losses (float64), without the L2 term.
 
     Composed of the layer phases' own kernels, each layer one whole tile, so
@@ -158,24 +173,29 @@ def forward_backward(
     whole = np.intp(WHOLE_LAYER)
     for layer in range(last + 1):
         forward_tile(acts, work, Xb, theta, layout, layer, zero, layout[layer, FAN_OUT],
-                     act_code)  # fmt: skip
-    loss_sum = loss_chunk(deltas, acts, Yb, swb, theta, layout, out_code, loss_code)
+                     rows, key)  # fmt: skip
+    loss_sum = loss_chunk(deltas, acts, Yb, swb, theta, layout, out_code, loss_code,
+                          loss_param)  # fmt: skip
     for layer in range(last, -1, -1):
         # the weight and bias gradient, then (below the first layer) the delta
-        backward_tile(graw, deltas, acts, work, Xb, theta, layout, layer, zero, whole,
-                      act_code)  # fmt: skip
+        backward_tile(graw, deltas, acts, work, Xb, theta, layout, layer, zero, whole)
         if layer > 0:
             backward_tile(graw, deltas, acts, work, Xb, theta, layout, layer,
-                          np.intp(1), whole, act_code)  # fmt: skip
+                          np.intp(1), whole)  # fmt: skip
     return loss_sum
 
 
 @kernel
-def forward_tile(acts, work, Xb, theta, layout, layer, j0, j1, act_code):
+def forward_tile(acts, work, Xb, theta, layout, layer, j0, j1, rows, key):
     """Columns j0..j1-1 of layer ``layer``'s outputs for the chunk Xb, whose
     earlier layers' outputs are in ``acts``; a hidden layer's activation
-    applied (the output layer's waits for the chunk's whole rows, loss_chunk).
-    Each element as ``forward`` computes it."""
+    (layout[layer, ACT]) applied (the output layer's waits for the chunk's
+    whole rows, loss_chunk). Each element as ``forward`` computes it.
+
+    Training (``key`` >= 0, the epoch's dropout.epoch_key) also saves the
+    layer's derivative where the layout has a block for it, and applies its
+    dropout to the chunk's rows (``rows``: their indices in X); prediction
+    (``key`` -1) computes the activation only."""
     nb = batch_rows(Xb)
     W, b = weights(theta, layout, layer)
     U = layer_view(acts, layout, layer, nb)
@@ -185,11 +205,31 @@ def forward_tile(acts, work, Xb, theta, layout, layer, j0, j1, act_code):
         H = layer_view(acts, layout, layer - 1, nb)
         matmul_nn(U, H, W, np.bool_(False), work, j0, j1)
     if layer < layout.shape[0] - 1:
-        bias_activation_forward(U, b, act_code, j0, j1)
+        code = layout[layer, ACT]
+        train = key >= 0 and layout[layer, D_OFF] >= 0
+        if layout[layer, X_ADDR] != 0 and (train or code >= ACT_ELU):
+            # elu .. softplus, or dropout: extended.py's kernel, by its address
+            D = saved_derivative(acts, layout, layer, nb) if train else U
+            if not call_kernel(
+                layout[layer, X_ADDR], layout[layer, X_KEY],
+                (U, D, b, rows, code, np.int64(j0), np.int64(j1), np.int64(train),
+                 key, np.int64(layer), layout[layer, DROP]), (),
+            ):  # fmt: skip
+                _poison(U, j0, j1)  # a table built for another dtype: never silent
+        else:
+            bias_activation_forward(U, b, code, j0, j1)
 
 
 @inline_kernel
-def loss_chunk(deltas, acts, Yb, swb, theta, layout, out_code, loss_code):
+def _poison(U, j0, j1):
+    """NaN in U's columns j0..j1-1 (the fit then fails as diverged)."""
+    for i in range(U.shape[0]):
+        for j in range(j0, j1):
+            U[i, j] = np.nan
+
+
+@inline_kernel
+def loss_chunk(deltas, acts, Yb, swb, theta, layout, out_code, loss_code, loss_param):
     """The chunk's output activation, loss and output delta, after its output
     layer's tiles (forward_tile); the weighted loss sum, as forward_backward."""
     nb = Yb.shape[0]
@@ -198,16 +238,16 @@ def loss_chunk(deltas, acts, Yb, swb, theta, layout, out_code, loss_code):
     P = layer_view(acts, layout, last, nb)
     bias_activation_forward(P, b, out_code, np.intp(0), layout[last, FAN_OUT])
     dU = layer_view(deltas, layout, last, nb)
-    return loss_forward_backward(dU, P, Yb, swb, loss_code)
+    return loss_forward_backward(dU, P, Yb, swb, loss_code, loss_param)
 
 
 @kernel
-def backward_tile(graw, deltas, acts, work, Xb, theta, layout, layer, tile, tile_cols,
-                  act_code):  # fmt: skip
+def backward_tile(graw, deltas, acts, work, Xb, theta, layout, layer, tile, tile_cols):
     """Tile ``tile`` of layer ``layer``'s backward pass for the chunk Xb: below
     the layer's fan-out tile count, columns of its weight and bias gradient
     (into graw); above it, columns of the input delta (into deltas, the
-    activation's derivative applied). Each element as forward_backward."""
+    activation's derivative applied: the saved one where the layout has it,
+    else from the layer's output). Each element as forward_backward."""
     nb = batch_rows(Xb)
     dU = layer_view(deltas, layout, layer, nb)
     fan_out = layout[layer, FAN_OUT]
@@ -229,7 +269,11 @@ def backward_tile(graw, deltas, acts, work, Xb, theta, layout, layer, tile, tile
         H = layer_view(acts, layout, layer - 1, nb)
         dH = layer_view(deltas, layout, layer - 1, nb)
         matmul_nt(dH, dU, W, work, j0, j1)
-        activation_backward(dH, H, act_code, j0, j1)
+        if layout[layer - 1, D_OFF] >= 0:
+            D = saved_derivative(acts, layout, layer - 1, nb)
+            activation_backward_saved(dH, D, j0, j1)
+        else:
+            activation_backward(dH, H, layout[layer - 1, ACT], j0, j1)
 
 
 @inline_kernel
@@ -249,7 +293,8 @@ def gather_targets(Yb, swb, Y, sw, idx, start, stop):
 def predict_chunk(acts, work, xb, X, Y, idx, start, r0, r1, theta, layout, codes):
     """Rows idx[start + r0:start + r1] of X forward; outputs to Y[idx[row]]."""
     Xc = batch_input(xb[r0:r1], X, idx, start + r0, start + r1)
-    P = forward(acts, work, Xc, theta, layout, codes[C_ACT], codes[C_OUT])
+    rows = idx[start + r0 : start + r1]
+    P = forward(acts, work, Xc, theta, layout, codes[C_OUT], rows, np.int64(-1))
     for r in range(r1 - r0):
         i = idx[start + r0 + r]
         for j in range(P.shape[1]):
@@ -290,6 +335,7 @@ def run_task(
         phase = ctl[L_PHASE]
         start = ctl[L_START]
         nb = ctl[L_STOP] - start
+        key = ctl[L_DROP_KEY]  # the epoch's dropout key (dropout.py)
         # Scratch (activations, deltas, GEMM work) per member, so it stays in
         # the member's cache whichever chunks it runs (set_phase lets only
         # members with a set of their own take part in split phases); only G
@@ -321,7 +367,7 @@ def run_task(
             elif phase == PHASE_LOSS:  # chunk ``task``'s output, loss, delta
                 sums[S_LOSS, task] = loss_chunk(
                     deltas[task], acts[task], yb[r0:r1], swb[r0:r1], theta, layout,
-                    codes[C_OUT], codes[C_LOSS],
+                    codes[C_OUT], codes[C_LOSS], hp[H_LOSS_PARAM],
                 )  # fmt: skip
             elif phase == PHASE_FORWARD or phase == PHASE_BACKWARD:
                 # (tile, chunk) of layer ctl[L_LAYER], in the chunk's own
@@ -339,12 +385,13 @@ def run_task(
                     j0 = tile * cols
                     j1 = min(j0 + cols, layout[layer, FAN_OUT])
                     forward_tile(
-                        acts[c], tw, Xc, theta, layout, layer, j0, j1, codes[C_ACT]
-                    )
+                        acts[c], tw, Xc, theta, layout, layer, j0, j1,
+                        order[start + c0 : start + c1], key,
+                    )  # fmt: skip
                 else:
                     backward_tile(
                         G[c], deltas[c], acts[c], tw, Xc, theta, layout, layer, tile,
-                        cols, codes[C_ACT],
+                        cols,
                     )  # fmt: skip
             else:  # PHASE_GATHER: chunk ``task``'s rows and targets gathered;
                 # PHASE_CHUNKS: the same, then forward, loss, backward into G[task]
@@ -356,8 +403,8 @@ def run_task(
                     continue
                 sums[S_LOSS, task] = forward_backward(
                     G[task], acts[slot], deltas[slot], work[slot], Xc, yb[r0:r1],
-                    swb[r0:r1], theta, layout, codes[C_ACT], codes[C_OUT],
-                    codes[C_LOSS],
+                    swb[r0:r1], order[start + r0 : start + r1], key, theta, layout,
+                    codes[C_OUT], codes[C_LOSS], hp[H_LOSS_PARAM],
                 )  # fmt: skip
         if lead == 0:
             return

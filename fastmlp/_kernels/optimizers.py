@@ -37,7 +37,8 @@ SOLVER_SGD, SOLVER_ADAM, SOLVER_NONE = 0, 1, 2
 
 # hp[] entries (float64)
 H_LR, H_MOMENTUM, H_NESTEROV, H_BETA_1, H_BETA_2, H_EPSILON, H_ALPHA = range(7)
-N_HP = 7
+H_LOSS_PARAM = 7  # the loss's parameter (losses.py: huber's delta, the quantile)
+N_HP = 8
 
 
 def n_chunks(n_params):

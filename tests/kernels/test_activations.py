@@ -3,21 +3,29 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fastmlp._kernels.activations import (
+    ACT_ELU,
     ACT_EXP,
+    ACT_GELU,
     ACT_IDENTITY,
+    ACT_LEAKY_RELU,
     ACT_LOGISTIC,
     ACT_RELU,
+    ACT_SILU,
     ACT_SOFTMAX,
+    ACT_SOFTPLUS,
     ACT_TANH,
+    SAVED_DERIVATIVE,
     activation_backward,
+    activation_backward_saved,
     bias_activation_forward,
 )
+from fastmlp._kernels.extended import extended_forward
 from fastmlp._kernels.reduce import column_sum
 from tests import reference
 from tests.conftest import DTYPES, TOL
 
 FORWARD_CODES = [ACT_IDENTITY, ACT_LOGISTIC, ACT_TANH, ACT_RELU, ACT_SOFTMAX, ACT_EXP]
-HIDDEN_CODES = [ACT_IDENTITY, ACT_LOGISTIC, ACT_TANH, ACT_RELU]
+HIDDEN_CODES = [ACT_IDENTITY, ACT_LOGISTIC, ACT_TANH, ACT_RELU, ACT_LEAKY_RELU]
 SHAPES = [(1, 1), (37, 13), (257, 65)]
 
 
@@ -103,3 +111,97 @@ def test_column_ranges_equal_whole_rows_bit_for_bit(rng, dtype, code):
     for j0 in range(0, m, nr):
         column_sum(sums_tiled, whole, j0, min(j0 + nr, m))
     assert_array_equal(sums_tiled, sums_whole)
+
+
+NEW_CODES = [ACT_LEAKY_RELU, ACT_ELU, ACT_GELU, ACT_SILU, ACT_SOFTPLUS]
+
+
+def bias_activation_derivative(Z, D, b, code, j0, j1):
+    """Training's forward with the derivative saved, no dropout (extended.py)."""
+    rows = np.zeros(Z.shape[0], dtype=np.int64)
+    extended_forward(Z, D, b, rows, code, j0, j1, 1, 0, 0, 0)
+
+
+def prediction_forward(Z, b, code, j0, j1):
+    """Prediction's forward: f alone (extended.py for its activations)."""
+    if code in SAVED_DERIVATIVE:
+        rows = np.zeros(Z.shape[0], dtype=np.int64)
+        extended_forward(Z, Z, b, rows, code, j0, j1, 0, -1, 0, 0)
+    else:
+        bias_activation_forward(Z, b, code, j0, j1)
+
+
+ALL_HIDDEN = HIDDEN_CODES + [ACT_ELU, ACT_GELU, ACT_SILU, ACT_SOFTPLUS]
+
+
+def ulps(got, expected, dtype):
+    """|got - expected| in units of the dtype's epsilon times |expected|
+    (floored at 1, so values near 0 count in absolute terms)."""
+    scale = np.maximum(np.abs(expected), 1.0)
+    return np.abs(got.astype(np.float64) - expected) / scale / np.finfo(dtype).eps
+
+
+def wide_inputs(rng, dtype):
+    """Pre-activations over the range that matters, the tails included."""
+    lim = 30.0 if dtype == np.float64 else 12.0
+    U = np.concatenate([rng.uniform(-lim, lim, 3000), rng.uniform(-2, 2, 3000),
+                        rng.uniform(-1e-5, 1e-5, 200), [0.0, -0.0]])  # fmt: skip
+    return U.astype(dtype).reshape(-1, 2)
+
+
+@pytest.mark.parametrize("code", NEW_CODES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_new_activations_within_a_few_ulps_of_scipy(rng, dtype, code):
+    """f and f' of fastmlp's activations against NumPy/SciPy in float64
+    (reference.activation, reference.derivative_at), for prediction's forward
+    and training's forward with the saved derivative."""
+    U = wide_inputs(rng, dtype)
+    b = np.zeros(2, dtype)
+    expected = reference.activation(U.astype(np.float64), code)
+    expected_d = reference.derivative_at(U.astype(np.float64), code)
+    forward = U.copy()
+    prediction_forward(forward, b, code, 0, 2)
+    train, D = U.copy(), np.empty_like(U)
+    bias_activation_derivative(train, D, b, code, 0, 2)
+    # the same f in prediction and training, to the last bit or two (fastmath
+    # may fold silu's u * s differently where s is also used for f')
+    assert_allclose(train, forward, rtol=2 * np.finfo(dtype).eps, atol=0)
+    assert ulps(forward, expected, dtype).max() <= 8
+    assert ulps(D, expected_d, dtype).max() <= 8
+
+
+@pytest.mark.parametrize("code", ALL_HIDDEN)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_saved_derivative_matches_reference_and_the_output_form(rng, dtype, code):
+    """bias_activation_derivative's D is f'(U + b); for the activations with a
+    derivative from the output, D equals activation_backward's factor exactly."""
+    U = (2 * rng.standard_normal((37, 13))).astype(dtype)
+    b = rng.standard_normal(13).astype(dtype)
+    A, D = U.copy(), np.empty_like(U)
+    bias_activation_derivative(A, D, b, code, 0, 13)
+    assert_allclose(D, reference.derivative_at((U + b).astype(np.float64), code),
+                    **TOL[dtype])  # fmt: skip
+    g = rng.standard_normal(U.shape).astype(dtype)
+    saved = g.copy()
+    activation_backward_saved(saved, D, 0, 13)
+    assert_array_equal(saved, g * D)
+    if code not in SAVED_DERIVATIVE:
+        from_output = g.copy()
+        activation_backward(from_output, A, code, 0, 13)
+        assert_allclose(from_output, saved, rtol=4 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("code", NEW_CODES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_new_activations_column_ranges_equal_whole_rows(rng, dtype, code):
+    n, m = 9, 100
+    nr = 128 // np.dtype(dtype).itemsize
+    U = (3 * rng.standard_normal((n, m))).astype(dtype)
+    b = rng.standard_normal(m).astype(dtype)
+    whole, whole_d = U.copy(), np.empty_like(U)
+    bias_activation_derivative(whole, whole_d, b, code, 0, m)
+    tiled, tiled_d = U.copy(), np.empty_like(U)
+    for j0 in range(0, m, nr):
+        bias_activation_derivative(tiled, tiled_d, b, code, j0, min(j0 + nr, m))
+    assert_array_equal(tiled, whole)
+    assert_array_equal(tiled_d, whole_d)

@@ -5,11 +5,16 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from fastmlp import _solver
 from fastmlp._kernels.activations import (
+    ACT_ELU,
     ACT_EXP,
+    ACT_GELU,
     ACT_IDENTITY,
+    ACT_LEAKY_RELU,
     ACT_LOGISTIC,
     ACT_RELU,
+    ACT_SILU,
     ACT_SOFTMAX,
+    ACT_SOFTPLUS,
     ACT_TANH,
 )
 from fastmlp._kernels.losses import LOSS_CODES
@@ -25,6 +30,9 @@ OUTPUTS = {  # loss -> output activation
     "binary_log_loss": ACT_LOGISTIC,
     "poisson": ACT_EXP,
 }
+NEW_LOSSES = {"absolute_error": 0.0, "huber": 0.7, "quantile": 0.2}  # loss -> param
+HIDDEN = [ACT_IDENTITY, ACT_LOGISTIC, ACT_TANH, ACT_RELU, ACT_LEAKY_RELU, ACT_ELU,
+          ACT_GELU, ACT_SILU, ACT_SOFTPLUS]  # fmt: skip
 
 
 def random_net(rng, units, dtype, scale=1.0):
@@ -53,45 +61,71 @@ def random_targets(rng, loss, n, k, dtype):
     "units", [(1, 1, 1), (13, 5, 3), (37, 13, 5, 4), (64, 129, 65, 10)]
 )
 @pytest.mark.parametrize("loss", list(OUTPUTS))
-@pytest.mark.parametrize("act", [ACT_IDENTITY, ACT_LOGISTIC, ACT_TANH, ACT_RELU])
+@pytest.mark.parametrize("act", HIDDEN)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_forward_backward_matches_reference(rng, dtype, act, loss, units):
+    check_forward_backward(rng, dtype, act, loss, units)
+
+
+@pytest.mark.parametrize("units", [(1, 1, 1), (13, 5, 3), (37, 13, 5, 4)])
+@pytest.mark.parametrize("loss", list(NEW_LOSSES))
+@pytest.mark.parametrize("act", [ACT_RELU, ACT_GELU])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_regression_losses_match_reference(rng, dtype, act, loss, units):
+    check_forward_backward(rng, dtype, act, loss, units)
+
+
+@pytest.mark.parametrize("dropout", [None, (0.0, 0.0), (0.5, 0.0), (0.3, 0.6)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_per_layer_activations_and_dropout_match_reference(rng, dtype, dropout):
+    """Each hidden layer its own activation, its own dropout rate: the kernel
+    equals the NumPy network with the NumPy twin's masks (reference.py)."""
+    check_forward_backward(rng, dtype, (ACT_SILU, ACT_TANH), "squared_error",
+                           (9, 40, 17, 2), dropout)  # fmt: skip
+
+
+def check_forward_backward(rng, dtype, act, loss, units, dropout=None):
     if loss == "log_loss" and units[-1] == 1:
         units = units[:-1] + (2,)  # softmax needs two or more outputs
     n_out = units[-1]
     n = 37
+    n_hidden = len(units) - 2
+    acts = [act] * n_hidden if np.ndim(act) == 0 else list(act)
     coefs, intercepts = random_net(rng, units, dtype)
     X = rng.standard_normal((n, units[0])).astype(dtype)
     Y = random_targets(rng, loss, n, n_out, dtype)
     sw = rng.uniform(0.5, 2, n).astype(dtype)
-    layout = ParamLayout(units)
+    layout = ParamLayout(units, acts, dropout)
     ws = Workspace(layout, n, units[0], n_out, dtype)
     theta = layout.pack(coefs, intercepts, dtype)
+    out_code = OUTPUTS.get(loss, ACT_IDENTITY)
+    param = NEW_LOSSES.get(loss, 0.0)
+    rows = rng.permutation(1000)[:n].astype(np.int64)  # the rows' indices in X
+    seed, seen = 12345, 3 * 1000
     got = forward_backward(
-        ws.G[0],
-        ws.acts[0],
-        ws.deltas[0],
-        ws.work[0],
-        X,
-        Y,
-        sw,
-        theta,
-        ws.table,
-        act,
-        OUTPUTS[loss],
-        LOSS_CODES[loss],
-    )
+        ws.G[0], ws.acts[0], ws.deltas[0], ws.work[0], X, Y, sw, rows,
+        reference.epoch_key(seed, seen), theta, ws.table, out_code, LOSS_CODES[loss], param,
+    )  # fmt: skip
+    masks = None
+    if dropout is not None:
+        masks = [
+            reference.dropout_multipliers(seed, seen, layer, rows, units[layer + 1], p)
+            if p > 0 else None
+            for layer, p in enumerate(dropout)
+        ]  # fmt: skip
     ref = reference.mlp_loss_grad(
         [c.astype(float) for c in coefs],
         [b.astype(float) for b in intercepts],
         X.astype(float),
         Y.astype(float),
         sw.astype(float),
-        act,
-        OUTPUTS[loss],
+        acts,
+        out_code,
         LOSS_CODES[loss],
         0.0,
         dtype,
+        param,
+        masks,
     )
     dW, db = layout.unpack(ws.G[0])
     assert_allclose(got, ref[0], rtol=1e-9 if dtype == np.float64 else 1e-4)
@@ -124,7 +158,7 @@ def test_predict_matches_reference(rng, dtype, n_rows):
     units = (20, 33, 3)
     coefs, intercepts = random_net(rng, units, dtype)
     X = rng.standard_normal((n_rows, 20)).astype(dtype)
-    layout = ParamLayout(units)
+    layout = ParamLayout(units, [ACT_TANH])
     out = _solver.predict_raw(
         layout.pack(coefs, intercepts, dtype),
         layout,
@@ -147,9 +181,15 @@ def test_predict_matches_reference(rng, dtype, n_rows):
 def full_batch_gradient(coefs, intercepts, X, Y, sw, layout, loss):
     """L-BFGS's objective: train_epoch with SOLVER_NONE over the whole batch."""
     fun = _solver.lbfgs_objective(
-        layout, X, Y, sw, codes_for(ACT_RELU, OUTPUTS[loss], loss), 1e-3, loss,
+        layout,
+        X,
+        Y,
+        sw,
+        codes_for(ACT_RELU, OUTPUTS[loss], loss),
+        1e-3,
+        loss,
         np.float64,
-    )  # fmt: skip
+    )  # fmt: skip  (ParamLayout's default hidden activation is relu)
     return fun(layout.pack(coefs, intercepts, np.float64))
 
 
