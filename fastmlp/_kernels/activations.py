@@ -20,7 +20,7 @@ identity 1, logistic A(1 - A), tanh 1 - A^2, relu [A > 0], leaky_relu 1 or
 have no such form (or only an inaccurate one), so training computes f'(Z) in
 the forward pass, beside f(Z), into the layer's saved-derivative block
 (layout.D_OFF); so does any layer with dropout, its mask folded into f'. The
-backward pass then multiplies by that block (activation_backward_saved).
+backward pass then multiplies by that block.
 Those four, and dropout, live in extended.py, a kernel called by address that
 is compiled only when a network uses them: their vectorised expm1, log1p and
 normal CDF took 7 s of every first fit's compile when they were branches here.
@@ -158,18 +158,6 @@ def bias_activation_forward(Z, b, code, j0, j1):
     bj = view1d(b, j0, width)
     for i in range(Z.shape[0]):
         _bias_activation_row(view1d(Z, i * n + j0, width), bj, code)
-
-
-@kernel
-def activation_backward_saved(dZ, D, j0, j1):
-    """dZ[:, j0:j1] *= D[:, j0:j1], the derivative (and dropout mask) the
-    forward pass saved (extended.extended_forward, dropout mask included)."""
-    n, width = dZ.shape[1], j1 - j0
-    for i in range(dZ.shape[0]):
-        dz = view1d(dZ, i * n + j0, width)
-        d = view1d(D, i * n + j0, width)
-        for j in range(width):
-            dz[j] = dz[j] * d[j]
 
 
 @inline_kernel

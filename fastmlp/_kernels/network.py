@@ -48,10 +48,10 @@ from .._jit import inline_kernel, kernel, parallel_kernel
 from .activations import (
     ACT_ELU,
     activation_backward,
-    activation_backward_saved,
     bias_activation_forward,
 )
 from .epochs import F_STEP_LR, F_SW_SUM
+from .extended import X_BACKWARD, X_PREDICT, X_TRAIN
 from .gemm import matmul_nn, matmul_nt, matmul_tn
 from .indirect import call_kernel
 
@@ -212,20 +212,12 @@ def forward_tile(acts, work, Xb, theta, layout, layer, j0, j1, rows, key):
             D = saved_derivative(acts, layout, layer, nb) if train else U
             if not call_kernel(
                 layout[layer, X_ADDR], layout[layer, X_KEY],
-                (U, D, b, rows, code, np.int64(j0), np.int64(j1), np.int64(train),
+                (U, D, b, rows, code, np.int64(j0), np.int64(j1), X_TRAIN if train else X_PREDICT,
                  key, np.int64(layer), layout[layer, DROP]), (),
             ):  # fmt: skip
-                _poison(U, j0, j1)  # a table built for another dtype: never silent
+                U[0, j0] = np.nan  # a table built for other types: never silent
         else:
             bias_activation_forward(U, b, code, j0, j1)
-
-
-@inline_kernel
-def _poison(U, j0, j1):
-    """NaN in U's columns j0..j1-1 (the fit then fails as diverged)."""
-    for i in range(U.shape[0]):
-        for j in range(j0, j1):
-            U[i, j] = np.nan
 
 
 @inline_kernel
@@ -269,9 +261,27 @@ def backward_tile(graw, deltas, acts, work, Xb, theta, layout, layer, tile, tile
         H = layer_view(acts, layout, layer - 1, nb)
         dH = layer_view(deltas, layout, layer - 1, nb)
         matmul_nt(dH, dU, W, work, j0, j1)
-        if layout[layer - 1, D_OFF] >= 0:
+        if layout[layer - 1, D_OFF] >= 0:  # dH *= the saved f', by extended.py
             D = saved_derivative(acts, layout, layer - 1, nb)
-            activation_backward_saved(dH, D, j0, j1)
+            if not call_kernel(
+                layout[layer - 1, X_ADDR],
+                layout[layer - 1, X_KEY],
+                (
+                    dH,
+                    D,
+                    view1d(D, 0, 1),
+                    view1d(layout, 0, 1),
+                    np.int64(0),
+                    np.int64(j0),
+                    np.int64(j1),
+                    np.int64(X_BACKWARD),
+                    np.int64(0),
+                    np.int64(0),
+                    np.int64(0),
+                ),
+                (),
+            ):  # fmt: skip  (b, rows, code unused)
+                dH[0, j0] = np.nan  # a table built for other types: never silent
         else:
             activation_backward(dH, H, layout[layer - 1, ACT], j0, j1)
 
