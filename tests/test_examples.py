@@ -4,10 +4,12 @@ score, the analytic gradient of the example's function)."""
 
 import importlib.util
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -37,6 +39,8 @@ def test_every_example_is_tested():
         "sensitivity",
         "out_of_core",
         "onnx_export",
+        "imbalanced",
+        "quantile_regression",
     }
     for name in scripts:
         module = load(name)
@@ -118,3 +122,72 @@ def test_onnx_export(tmp_path):
     diff = load("onnx_export").main(scale=0.1, path=out)
     assert out.stat().st_size > 0
     assert diff < 1e-5  # onnxruntime computes in float32
+
+
+def test_imbalanced_class_weight(capsys):
+    from sklearn.base import clone
+    from sklearn.metrics import balanced_accuracy_score, recall_score
+    from sklearn.utils.class_weight import compute_class_weight
+
+    results = load("imbalanced").main(scale=0.15)
+    out = capsys.readouterr().out
+    assert "| plain |" in out and "identical weights: True" in out
+    models = results["models"]
+    X_test, y_test = results["test"]
+    assert np.bincount(y_test).argmin() == 2  # class 2 is the rarest
+    plain, weighted = "plain", "class_weight='balanced'"
+    recall, balanced = {}, {}
+    for name, model in models.items():
+        pred = model.predict(X_test)
+        recall[name] = recall_score(y_test, pred, average=None)
+        balanced[name] = balanced_accuracy_score(y_test, pred)
+        np.testing.assert_allclose(results["recall"][name], recall[name])
+        assert results["balanced_accuracy"][name] == pytest.approx(balanced[name])
+    # Weighting the rare classes up finds more of them, and more on average.
+    assert recall[weighted][2] > recall[plain][2]
+    assert balanced[weighted] >= balanced[plain] - 0.02
+    # class_weight='balanced' is sample_weight=compute_sample_weight('balanced'):
+    # the very same training, so the very same weights.
+    coefs = results["coefs"]
+    assert len(coefs["class_weight"]) == len(coefs["sample_weight"]) == 2
+    for a, b in zip(coefs["class_weight"], coefs["sample_weight"]):
+        np.testing.assert_array_equal(a, b)
+    # So is the same weighting given as a {class: weight} dict.
+    X_train, y_train = results["train"]
+    classes = np.unique(y_train)
+    weights = compute_class_weight("balanced", classes=classes, y=y_train)
+    as_dict = clone(models[plain]).set_params(class_weight=dict(zip(classes, weights)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        as_dict.fit(X_train, y_train)
+    for a, b in zip(as_dict.coefs_, coefs["class_weight"]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_quantile_regression_interval(tmp_path, capsys):
+    from scipy.stats import norm
+
+    out = tmp_path / "quantiles.png"
+    results = load("quantile_regression").main(scale=0.2, plot_path=out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| quantile |" in capsys.readouterr().out
+    X_test, y_test = results["test"]
+    pred = {}
+    for q, model in results["models"].items():
+        assert model.loss == "quantile" and model.quantile == q
+        pred[q] = model.predict(X_test)
+    below = {q: np.mean(y_test < p) for q, p in pred.items()}
+    assert results["below"] == pytest.approx(below)
+    # 360 test points: a share's sampling error alone is about 0.01 (q=0.05).
+    assert 0.0 <= below[0.05] <= 0.15
+    assert 0.35 <= below[0.5] <= 0.65
+    assert 0.85 <= below[0.95] <= 1.0
+    coverage = np.mean((pred[0.05] <= y_test) & (y_test <= pred[0.95]))
+    assert results["coverage"] == pytest.approx(coverage)
+    assert 0.8 <= coverage <= 0.97
+    # The noise grows with x, so must the interval: the true 90 % interval is
+    # 2 * 1.645 * (0.2 + 0.25 x) wide (about 2.0, 4.8 and 7.5 in the thirds).
+    widths = results["width_by_third"]
+    assert widths[0] < widths[1] < widths[2]
+    true_width = 2 * norm.ppf(0.95) * (0.2 + 0.25 * X_test[:, 0])
+    assert np.mean(pred[0.95] - pred[0.05]) == pytest.approx(true_width.mean(), rel=0.3)
