@@ -556,40 +556,27 @@ def vndtr(x):
     return ndtr(x)
 
 
+def _overload_per_dtype(stub, impl32, impl64, inline=False):
+    """Register ``stub``'s nopython implementation: impl32 for a float32
+    argument, impl64 for a float64 one."""
+
+    @overload_kernel(stub, inline=inline)
+    def _overload(x):
+        if x == types.float32:
+            return lambda x: impl32(x)
+        if x == types.float64:
+            return lambda x: impl64(x)
+
+    return _overload
+
+
 if not JIT_DISABLED:
-
-    @overload_kernel(vexp)
-    def _ol_vexp(x):
-        if x == types.float32:
-            return lambda x: exp32(x)
-        if x == types.float64:
-            return lambda x: exp64(x)
-
-    @overload_kernel(vtanh)
-    def _ol_vtanh(x):
-        if x == types.float32:
-            return lambda x: tanh32(x)
-        if x == types.float64:
-            return lambda x: tanh64(x)
-
-    @overload_kernel(vexpm1)
-    def _ol_vexpm1(x):
-        if x == types.float32:
-            return lambda x: expm1_32(x)
-        if x == types.float64:
-            return lambda x: expm1_64(x)
-
-    @overload_kernel(vlog1p)
-    def _ol_vlog1p(x):
-        if x == types.float32:
-            return lambda x: log1p32(x)
-        if x == types.float64:
-            return lambda x: log1p64(x)
-
+    for _stub, _impl32, _impl64 in (
+        (vexp, exp32, exp64),
+        (vtanh, tanh32, tanh64),
+        (vexpm1, expm1_32, expm1_64),
+        (vlog1p, log1p32, log1p64),
+    ):
+        _overload_per_dtype(_stub, _impl32, _impl64)
     # inlined at Numba-IR level (module docstring), hence _div and _select
-    @overload_kernel(vndtr, inline=True)
-    def _ol_vndtr(x):
-        if x == types.float32:
-            return lambda x: ndtr32(x)
-        if x == types.float64:
-            return lambda x: ndtr64(x)
+    _overload_per_dtype(vndtr, ndtr32, ndtr64, inline=True)
