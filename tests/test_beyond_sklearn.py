@@ -22,6 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_sample_weight
 
 from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp._kernels.losses import LOSS_CODES
 from tests import reference
 
 
@@ -336,3 +337,25 @@ def test_clone_and_get_params_keep_the_new_parameters():
     params = clone(est).get_params()
     assert params["activation"] == ("gelu", "relu")
     assert params["dropout"] == (0.1, 0.2) and params["class_weight"] == {0: 2.0}
+
+
+@pytest.mark.parametrize(
+    "loss, param", [("absolute_error", None), ("huber", 0.5), ("quantile", 0.3)]
+)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_new_losses_with_lbfgs_report_their_objective(rng, loss, param, weighted):
+    """lbfgs's loss_ is the objective at the final weights: the (weighted) mean
+    elementwise loss over samples and outputs plus alpha / 2 ||W||^2 / sum(sw),
+    recomputed here in NumPy from the predictions."""
+    X, Y = regression_data(rng, k=2)
+    sw = rng.uniform(0.5, 2.0, len(X)) if weighted else None
+    extra = {"huber": {"huber_delta": param}, "quantile": {"quantile": param}}
+    est = MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=40,
+                       loss=loss, alpha=1e-3, random_state=0,
+                       **extra.get(loss, {})).fit(X, Y, sample_weight=sw)  # fmt: skip
+    code = LOSS_CODES[loss]
+    value, _ = reference.elementwise_loss(est.predict(X) - Y, code, param or 0.0)
+    w = np.ones(len(X)) if sw is None else sw
+    l2 = 0.5e-3 * sum(float((c**2).sum()) for c in est.coefs_)
+    expected = (np.dot(w, value.mean(axis=1)) + l2) / w.sum()
+    assert_allclose(est.loss_, expected, rtol=1e-9)
