@@ -36,13 +36,25 @@ takes -z^2 = -x^2/2 as -X^2/2 (exact, X = |x| cut to 21 bits) plus
 -(|x| - X)(|x| + X)/2, in one exp of the sum: rounding x / sqrt(2) or x^2 would
 cost up to x^2 ulp in the tail, which is what scipy.special.ndtr loses (about 1000
 ulp at x = -37). Phi(x) = 1 - Phi(-x) for x > 0; results are subnormal from
-x = -37.5 on (rounded once) and 0 below -38.5. float32 goes through float64.
+x = -37.5 on (rounded once) and 0 below -38.5.
+
+float32 has its own ndtr in float32 arithmetic only (twice the lanes per vector
+register of the float64 round trip it replaces), in the same four regions with
+FreeBSD's newer erff/erfcf polynomials (s_erff.c since 2017, fewer terms than
+fdlibm's float version). In the tail X = |x| cut to 11 bits makes X^2/2 + 0.5625
+and its reduction by ln2_hi exact, and the 1 / sqrt(2) of erfc(z) / 2 =
+exp(-z^2 - 0.5625 + R/S) / (sqrt(2) |x|) is taken as half a step of ln 2 in that
+reduction, so it costs no rounding; scaled by 2^32 as in float64, results are
+subnormal from x = -12.95 on (rounded once) and 0 from -14.17. 1.5 ns per element
+here instead of 4.3 through float64.
+
 vndtr is inlined at Numba-IR level: too large for LLVM's inliner, a call to it
 would keep the loop scalar (18 ns per element instead of 4.5).
 
 Measured in the tests' style (ulp of the result's dtype): expm1 and log1p within
 1.3 ulp of NumPy's; ndtr within 2.1 ulp of mpmath in float64 (x in [-37, 9]) and
-0.5 ulp in float32.
+2.1 ulp of SciPy's in float32 (every float32 with 2^-40 <= |x| <= 14.6; no more
+than 4 float32 steps from SciPy's value rounded).
 """
 
 import numpy as np
@@ -522,10 +534,103 @@ def ndtr64(x):
     return _select(x != x, x, y)
 
 
+# FreeBSD's erff/erfcf (s_erff.c, since 2017: fewer terms than fdlibm's float
+# version), arranged as _ERF_P ... _ERFC3_S above (R and S times z^8)
+_F = np.float32
+_ERFF_P = (_F(-1.86260219e-03), _F(-3.36030394e-01), _F(1.28379166e-01))
+_ERFF_Q = (_F(-1.98859419e-03), _F(2.16070302e-02), _F(3.12324286e-01), _F(1.0))
+_ERXF = _F(8.42697144e-01)  # erf(1) rounded to 16 bits: 1 - erx is exact
+_ERFCF1_P = (
+    _F(1.10914491e-01),
+    _F(-1.65179938e-01),
+    _F(4.15109694e-01),
+    _F(3.64939137e-06),
+)
+_ERFCF1_Q = (
+    _F(5.62181212e-02),
+    _F(1.68576106e-01),
+    _F(5.35934687e-01),
+    _F(6.02074385e-01),
+    _F(1.0),
+)
+_ERFCF2_R = (
+    _F(-9.87132732e-03),
+    _F(-5.53605914e-01),
+    _F(-2.17589188e00),
+    _F(-1.43268085e00),
+    _F(0.0),
+)
+_ERFCF2_S = (
+    _F(1.0),
+    _F(5.45995426e00),
+    _F(6.69798088e00),
+    _F(1.43113089e00),
+    _F(-5.77397496e-02),
+)
+_ERFCF3_R = (
+    _F(-9.86494310e-03),
+    _F(-6.25171244e-01),
+    _F(-6.16498327e00),
+    _F(-1.66696873e01),
+    _F(-9.53764343e00),
+)
+_ERFCF3_S = (
+    _F(1.0),
+    _F(1.26884899e01),
+    _F(4.51839523e01),
+    _F(4.72810211e01),
+    _F(8.93033314e00),
+)
+
+
 @inline_kernel
 def ndtr32(x):
-    """Phi(x) for float32 x: ndtr64 of the exact float64 value, rounded once."""
-    return np.float32(ndtr64(np.float64(x)))
+    """Phi(x) for float32 x in float32 arithmetic, vectorisable (see module
+    docstring)."""
+    f = np.float32
+    ax = min(abs(x), f(14.5))  # Phi(-14.5) rounds to 0, Phi(14.5) to 1
+    zh = ax * f(0.70710677)  # |z| = |x| / sqrt(2) = zh + zl
+    zl = _fma(ax, f(0.70710677), -zh) + ax * f(1.2101617e-08)
+    t = zh * zh
+    r1, r2, r3 = zh >= f(0.84375), zh >= f(1.25), zh >= f(2.857142857142857)
+    # |z| - 1 from x in a fused multiply-add: fastmath re-associated
+    # (zh - 1) + zl, which cost 3.4 ulp at x = -1.76 (1.8 now)
+    s1 = _fma(ax, f(0.70710677), f(-1.0)) + ax * f(1.2101617e-08)
+    n = _select(r1, _horner(s1, _ERFCF1_P), _horner(t, _ERFF_P))
+    n = _select(r3, _horner(t, _ERFCF3_R), _select(r2, _horner(t, _ERFCF2_R), n))
+    d = _select(r1, _horner(s1, _ERFCF1_Q), _horner(t, _ERFF_Q))
+    d = _select(r3, _horner(t, _ERFCF3_S), _select(r2, _horner(t, _ERFCF2_S), d))
+    q = _div(n, d)
+    # h = erfc(|z|) / 2 = Phi(-|x|)
+    h0 = f(0.5) * (f(0.5) - ((zh - f(0.5)) + (zl + zh * q)))
+    h1 = f(0.5) * ((f(1.0) - _ERXF) - q)
+    # -z^2 = -c^2 / 2 - (a - c)(a + c) / 2, c = a cut to 11 bits: c^2 is exact,
+    # and so is c^2 / 2 + 0.5625 and its reduction by ln2_hi below
+    a = max(ax, f(1.0))
+    c = _bits_to_float(np.int32(_float_to_bits(a) & np.int32(-8192)))
+    e = f(-0.5) * c * c - f(0.5625)
+    b = f(0.5) * (c - a) * (c + a) + q
+    # erfc(z) / 2 = exp(e + b) / (sqrt(2) a) and exp(e + b) / sqrt(2) = 2^k exp(r)
+    # with r = e + b - (k + 1/2) ln 2, reduced exactly as above: 1 / sqrt(2)
+    # costs no rounding. exp(r) as in exp32
+    k = np.floor((e + b) * f(1.44269504))
+    kh = k + f(0.5)
+    r = _fma(-kh, f(-2.12194440e-4), _fma(-kh, f(0.693359375), e)) + b
+    p = f(1.0 / 5040.0)
+    p = p * r + f(1.0 / 720.0)
+    p = p * r + f(1.0 / 120.0)
+    p = p * r + f(1.0 / 24.0)
+    p = p * r + f(1.0 / 6.0)
+    p = p * r + f(0.5)
+    p = p * r + f(1.0)
+    p = p * r + f(1.0)
+    # h2 = 2^k exp(r) / a, scaled by 2^32 above and below: 2^k alone would be
+    # subnormal from x = -13.2 on, the quotient rounds once
+    s = _bits_to_float(np.int32((np.int32(k) + 159) << 23))
+    h2 = _div(p * s, a * f(4294967296.0))
+    h = _select(r2, h2, _select(r1, h1, h0))
+    y = _select(x < f(-14.5), f(0.0), _select(x < f(0.0), h, f(1.0) - h))
+    return _select(x != x, x, y)
 
 
 def vexp(x):

@@ -157,7 +157,9 @@ def test_ndtr_within_four_ulps(rng, dtype):
     if dtype == np.float64 and np.finfo(np.longdouble).nmant < 63:
         pytest.skip("the float64 reference needs an extended long double")
     low, high = (-37.0, 9.0) if dtype == np.float64 else (-13.0, 6.0)
-    x = np.concatenate([inputs(rng, dtype, 3.0), rng.uniform(low, high, 20000)])
+    # and float32's subnormal results (x < -12.95) and its underflow to 0 (-14.17)
+    tail = rng.uniform(-14.6, -12.5, 2000)
+    x = np.concatenate([inputs(rng, dtype, 3.0), rng.uniform(low, high, 20000), tail])
     x = x.astype(dtype)
     out = np.empty_like(x)
     apply_ndtr(out, x)
