@@ -928,7 +928,8 @@ default='squared_error'
 
     huber_delta : float > 0, default=None
         With ``loss='huber'``: where the loss turns from quadratic to linear
-        (None means 1.0, torch's default).
+        (None means 1.0, torch's default), in the units the network is trained
+        in: those of ``target_scaling`` when it is set.
     quantile : float in (0, 1), default=None
         With ``loss='quantile'``: the quantile to predict (None means 0.5, the
         median).
