@@ -76,6 +76,7 @@ class BaseMLP(BaseEstimator):
         # fastmlp's hidden activations, and one per hidden layer (_hidden_activations)
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
         "dropout": [None, Interval(Real, 0, 1, closed="left"), list, tuple],
+        "weight_decay": [None, Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -107,6 +108,7 @@ class BaseMLP(BaseEstimator):
         n_jobs,
         input_scaling,
         dropout,
+        weight_decay,
     ):
         self.activation = activation
         self.solver = solver
@@ -135,6 +137,7 @@ class BaseMLP(BaseEstimator):
         self.n_jobs = n_jobs
         self.input_scaling = input_scaling
         self.dropout = dropout
+        self.weight_decay = weight_decay
 
     # ------------------------------------------------------ per-layer options
     def _hidden_activations(self, n_hidden):
@@ -237,6 +240,11 @@ class BaseMLP(BaseEstimator):
             raise ValueError(
                 "dropout needs a stochastic solver ('sgd' or 'adam'): L-BFGS's "
                 "line search needs the same objective at every evaluation."
+            )
+        if self.solver == "lbfgs" and self.weight_decay:
+            raise ValueError(
+                "weight_decay is a step rule of 'sgd' and 'adam'; with 'lbfgs' "
+                "use alpha (the L2 penalty) instead."
             )
         class_weight = getattr(self, "class_weight", None)
         if class_weight is not None and incremental and class_weight == "balanced":
@@ -626,6 +634,14 @@ _COMMON_PARAMS_DOC = """
         epoch, the row and the unit, so fits are reproducible and bit-identical
         for any ``n_jobs``. None (or 0.0) trains exactly scikit-learn's model;
         'lbfgs' with dropout raises a ValueError.
+    weight_decay : float >= 0, default=None
+        Decoupled weight decay of the coefficients (not the intercepts), for
+        'sgd' and 'adam' (fastmlp only): before each step ``W <- W -
+        learning_rate * weight_decay * W``, then the solver's step with the
+        batch's gradient (with 'adam' this is AdamW, keeping scikit-learn's
+        Adam formula and epsilon placement). Independent of ``alpha``, the L2
+        penalty in the loss. None (or 0.0) trains exactly scikit-learn's
+        model; 'lbfgs' with a weight decay raises a ValueError.
 
         Sparse X is scaled without densifying, which needs offset 0: 'minmax'
         scales each column by its maximum and requires every stored value to
@@ -730,6 +746,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         input_scaling=None,
         dropout=None,
         class_weight=None,
+        weight_decay=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -759,6 +776,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             n_jobs=n_jobs,
             input_scaling=input_scaling,
             dropout=dropout,
+            weight_decay=weight_decay,
         )
         self.class_weight = class_weight
 
@@ -1012,6 +1030,7 @@ default='squared_error'
         dropout=None,
         huber_delta=None,
         quantile=None,
+        weight_decay=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1041,6 +1060,7 @@ default='squared_error'
             n_jobs=n_jobs,
             input_scaling=input_scaling,
             dropout=dropout,
+            weight_decay=weight_decay,
         )
         self.target_scaling = target_scaling
         self.huber_delta = huber_delta

@@ -50,6 +50,7 @@ _FASTMLP_ONLY_PARAMS = (
     "class_weight",
     "huber_delta",
     "quantile",
+    "weight_decay",
 )
 # fastmlp's regression losses all have the identity output, as squared_error
 _IDENTITY_OUTPUT_LOSSES = ("absolute_error", "huber", "quantile")

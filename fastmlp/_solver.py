@@ -58,6 +58,7 @@ from ._kernels.optimizers import (
     H_LR,
     H_MOMENTUM,
     H_NESTEROV,
+    H_WEIGHT_DECAY,
     N_HP,
     SOLVER_ADAM,
     SOLVER_NONE,
@@ -416,6 +417,7 @@ def hyperparameters(est):
     hp[H_EPSILON] = est.epsilon
     hp[H_ALPHA] = est.alpha
     hp[H_LOSS_PARAM] = est._loss_param()
+    hp[H_WEIGHT_DECAY] = est.weight_decay or 0.0
     return hp
 
 

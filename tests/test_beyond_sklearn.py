@@ -70,6 +70,19 @@ def test_dropout_zero_trains_exactly_what_none_trains(rng):
     assert_same_bits(base, MLPRegressor(**kw, dropout=[0.0, 0.0]).fit(X, y))
 
 
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_weight_decay_zero_trains_exactly_what_none_trains(rng, solver):
+    X, y = regression_data(rng)
+    kw = dict(hidden_layer_sizes=(16, 8), max_iter=5, random_state=1, solver=solver)
+    base = MLPRegressor(**kw).fit(X, y)
+    assert_same_bits(base, MLPRegressor(**kw, weight_decay=0.0).fit(X, y))
+    decayed = MLPRegressor(**kw, weight_decay=0.5).fit(X, y)
+    # the coefficients shrink, the intercepts are not decayed
+    assert sum(float((c**2).sum()) for c in decayed.coefs_) < sum(
+        float((c**2).sum()) for c in base.coefs_
+    )
+
+
 def test_one_activation_per_layer_equals_one_for_all(rng):
     X, y = regression_data(rng)
     kw = dict(hidden_layer_sizes=(16, 8), max_iter=5, random_state=1)
@@ -94,6 +107,8 @@ def test_one_activation_per_layer_equals_one_for_all(rng):
         (dict(loss="huber", huber_delta=0.0), "huber_delta"),
         (dict(loss="quantile", quantile=1.0), "quantile"),
         (dict(loss="pinball"), "loss"),
+        (dict(weight_decay=-1.0), "weight_decay"),
+        (dict(weight_decay=0.1, solver="lbfgs"), "weight_decay"),
     ],
 )
 def test_bad_parameters_raise_and_change_nothing(rng, params, match):

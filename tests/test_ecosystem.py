@@ -85,6 +85,7 @@ def test_get_set_params_and_clone_round_trip():
         "dropout",
         "huber_delta",
         "quantile",
+        "weight_decay",
     }  # fastmlp's additions (fmt: skip)
     assert set(params) == set(SkRegressor().get_params()) | extra
     est.set_params(alpha=0.25)

@@ -270,3 +270,62 @@ def test_classifier_with_new_activation_trains_as_torch(rng, activation):
     ref = torch_train(coefs, intercepts, X, Y, np.ones(60), [activation],
                       "log_loss", 0.0, "adam", 15, lr=0.01)  # fmt: skip
     assert_same_weights(fastmlp_weights(est), ref)
+
+
+def torch_train_decay(coefs, intercepts, X, Y, solver, batch_size, lr, alpha, wd):
+    """EPOCHS epochs of scikit-learn's loop with decoupled weight decay: before
+    each step W <- W - lr * wd * W on the coefficients (not the intercepts),
+    the gradient (with scikit-learn's L2 term) taken before it."""
+    params = [torch.tensor(a, requires_grad=True) for a in (*coefs, *intercepts)]
+    n_layers = len(coefs)
+    Ws, bs = params[:n_layers], params[n_layers:]
+    m_state = [torch.zeros_like(p) for p in params]
+    v_state = [torch.zeros_like(p) for p in params]
+    X, Y = torch.tensor(X), torch.tensor(Y)
+    n, t = X.shape[0], 0
+    for _ in range(EPOCHS):
+        for start in range(0, n, batch_size):
+            rows = slice(start, min(start + batch_size, n))
+            H = X[rows]
+            for layer in range(n_layers):
+                U = H @ Ws[layer] + bs[layer]
+                H = torch.tanh(U) if layer < n_layers - 1 else U
+            nb = H.shape[0]
+            loss = row_losses(H, Y[rows], "squared_error", 0.0).sum() / nb
+            loss = loss + 0.5 * alpha * sum((W * W).sum() for W in Ws) / nb
+            for p in params:
+                p.grad = None
+            loss.backward()
+            with torch.no_grad():
+                t += 1
+                for i, (p, m, v) in enumerate(zip(params, m_state, v_state)):
+                    g = p.grad
+                    if i < n_layers:
+                        p.mul_(1 - lr * wd)
+                    if solver == "sgd":
+                        m.mul_(0.9).sub_(lr * g)
+                        p.add_(0.9 * m - lr * g)
+                    else:
+                        m.mul_(0.9).add_(0.1 * g)
+                        v.mul_(0.999).add_(0.001 * g * g)
+                        lr_t = lr * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+                        p.sub_(lr_t * m / (v.sqrt() + 1e-8))
+    return [p.detach().numpy() for p in params]
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("alpha", [0.0, 1e-2])
+def test_weight_decay_trains_as_torch(rng, solver, alpha):
+    """weight_decay (issue 15): AdamW / SGD with decoupled decay, beside the L2
+    penalty alpha, as written out in torch_train_decay."""
+    X, Y = problem(rng)
+    hidden = (16,)
+    est = fit_regressor(X, Y, hidden_layer_sizes=hidden, activation="tanh",
+                        solver=solver, batch_size=10, learning_rate_init=0.01,
+                        alpha=alpha, weight_decay=0.05)  # fmt: skip
+    units = [X.shape[1], *hidden, Y.shape[1]]
+    coefs, intercepts = sklearn_initial_weights(0, units, ["tanh"])
+    ref = torch_train_decay(coefs, intercepts, X, Y, solver, 10, 0.01, alpha, 0.05)
+    assert_same_weights(fastmlp_weights(est), ref)
+    plain = torch_train_decay(coefs, intercepts, X, Y, solver, 10, 0.01, alpha, 0.0)
+    assert not np.allclose(ref[0], plain[0], rtol=1e-4)  # the decay did act
