@@ -37,7 +37,7 @@ from . import _solver
 from ._kernels.activations import ACTIVATION_CODES, HIDDEN_ACTIVATIONS
 from ._kernels.epochs import SCORE_ACCURACY_ARGMAX, SCORE_ACCURACY_THRESHOLD, SCORE_R2
 from ._kernels.losses import LOSS_CODES
-from ._kernels.network import C_ACT, C_DROPOUT_SEED, C_LOSS, C_OUT, N_CODES
+from ._kernels.network import C_DROPOUT_SEED, C_LOSS, C_OUT, N_CODES
 from ._labels import binarize_labels, transform_labels
 from ._params import ParamLayout, glorot_uniform
 from ._scaling import apply_scaling, fit_scaling
@@ -378,12 +378,7 @@ class BaseMLP(BaseEstimator):
     def _codes(self):
         """Integer codes for the kernels (see _kernels.network.C_*); the solver
         fills in the solver and parallel-layout entries."""
-        codes = np.zeros(N_CODES, dtype=np.int64)
-        # the layers' own codes are in the layout table; this one is the first's
-        activation = self.activation
-        if not isinstance(activation, str):
-            activation = activation[0] if len(activation) else "relu"
-        codes[C_ACT] = ACTIVATION_CODES[activation]
+        codes = np.zeros(N_CODES, dtype=np.int64)  # hidden layers': _param_layout
         codes[C_OUT] = ACTIVATION_CODES[self.out_activation_]
         codes[C_LOSS] = LOSS_CODES[self._loss_name()]
         return codes

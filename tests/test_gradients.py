@@ -136,10 +136,10 @@ def test_lbfgs_objective_gradient_is_that_of_its_loss(rng, loss, n_outputs):
     Y = random_targets(rng, loss, 11, n_outputs, np.float64)
     sw = rng.uniform(0.5, 2.0, 11)
     out = "exp" if loss == "poisson" else "identity"
-    from fastmlp._kernels.network import N_CODES
+    from fastmlp._kernels.network import C_LOSS, C_OUT, N_CODES
 
     codes = np.zeros(N_CODES, dtype=np.int64)
-    codes[:3] = ACTIVATION_CODES["tanh"], ACTIVATION_CODES[out], LOSS_CODES[loss]
+    codes[C_OUT], codes[C_LOSS] = ACTIVATION_CODES[out], LOSS_CODES[loss]
     fun = lbfgs_objective(layout, X, Y, sw, codes, ALPHA, loss, np.float64,
                           PARAMS.get(loss, 0.0))  # fmt: skip
     _, grad = fun(theta)

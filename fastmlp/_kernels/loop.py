@@ -97,19 +97,20 @@ from .team import (
 )
 from .tuner import T_CAP, T_END, T_LAST, T_LIMIT, start_tuning, tune_batch
 
-# codes[] entries: activations, loss, solver; whether phase 0 (row chunks) and
-# phase 1 (the step) may be split among the team; rows per chunk; the mode.
-C_ACT, C_OUT, C_LOSS, C_SOLVER, C_PARALLEL, C_STEP_PARALLEL, C_CHUNK_ROWS = range(7)
+# codes[] entries: the output activation (the hidden layers' are in the layout
+# table, layout.ACT), loss, solver; whether phase 0 (row chunks) and phase 1
+# (the step) may be split among the team; rows per chunk; the mode.
+C_OUT, C_LOSS, C_SOLVER, C_PARALLEL, C_STEP_PARALLEL, C_CHUNK_ROWS = range(6)
 # The epoch loop's codes (epochs.py): the learning-rate schedule, what the
 # stopping rule watches, whether each epoch shuffles; the team's size.
-C_MODE, C_SCHEDULE, C_SCORING, C_SHUFFLE, C_TEAM = 7, 8, 9, 10, 11
+C_MODE, C_SCHEDULE, C_SCORING, C_SHUFFLE, C_TEAM = 6, 7, 8, 9, 10
 # Layer phases: columns per tile (0: never tiled), the scratch elements a
 # tile's product needs (_solver.Workspace sizes both); 1 to run every batch
 # as layer phases, whatever the team (the tests compare the two forms).
-C_TILE_COLS, C_TILE_WORK, C_ALWAYS_LAYERED = 12, 13, 14
+C_TILE_COLS, C_TILE_WORK, C_ALWAYS_LAYERED = 11, 12, 13
 # The model's dropout seed (dropout.py; 0 without dropout).
-C_DROPOUT_SEED = 15
-N_CODES = 16
+C_DROPOUT_SEED = 14
+N_CODES = 15
 MODE_TRAIN, MODE_PREDICT = 0, 1
 (
     PHASE_CHUNKS, PHASE_STEP, PHASE_PROBE, PHASE_PREDICT, PHASE_VALIDATE,

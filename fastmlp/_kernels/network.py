@@ -72,7 +72,6 @@ from .layout import (  # noqa: F401, E402
     weights,
 )
 from .loop import (  # noqa: F401  (the codes are part of this module's API)
-    C_ACT,
     C_ALWAYS_LAYERED,
     C_CHUNK_ROWS,
     C_DROPOUT_SEED,  # noqa: F401  (part of this module's API)
