@@ -113,26 +113,16 @@ KINDS = {
 def notify_kernels(kind, dispatcher, args, dtype, sparse, verbose=False):
     """notify_compile for one of fastmlp's entry points: ``kind`` a KINDS key,
     the estimate from COMPILE_SECONDS, the text e.g. "training kernels (float64,
-    sparse input)"."""
+    sparse input)", or with ``sparse`` None (a kernel that depends on the dtype
+    only) "elu/gelu/silu/softplus and dropout kernels (float32)"."""
     key = call_key(dispatcher, args)
     if key is not None and key in _decided:  # the common case: decided before
         return False
     try:
-        what = f"{KINDS[kind]} ({np.dtype(dtype).name}, "
-        what += f"{'sparse' if sparse else 'dense'} input)"
-        return _decide(dispatcher, args, what, COMPILE_SECONDS[kind], verbose, key)
-    except Exception:
-        return False
-
-
-def notify_dtype_kernel(kind, dispatcher, args, dtype, verbose=False):
-    """notify_kernels for a kernel that depends on the dtype only (not the
-    input's kind), e.g. "elu/gelu/silu/softplus and dropout kernels (float32)"."""
-    key = call_key(dispatcher, args)
-    if key is not None and key in _decided:
-        return False
-    try:
-        what = f"{KINDS[kind]} ({np.dtype(dtype).name})"
+        what = f"{KINDS[kind]} ({np.dtype(dtype).name}"
+        if sparse is not None:
+            what += f", {'sparse' if sparse else 'dense'} input"
+        what += ")"
         return _decide(dispatcher, args, what, COMPILE_SECONDS[kind], verbose, key)
     except Exception:
         return False

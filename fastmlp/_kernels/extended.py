@@ -158,11 +158,11 @@ def entry_point(dtype):
     dtype = np.dtype(dtype)
     found = _entries.get(dtype)
     if found is None:
-        from .._notice import notify_dtype_kernel
+        from .._notice import notify_kernels
 
         mat, vec = np.empty((1, 1), dtype), np.empty(1, dtype)
         args = (mat, mat, vec, np.empty(1, np.int64)) + (0,) * 7
-        notify_dtype_kernel("extended", extended_forward, args, dtype)
+        notify_kernels("extended", extended_forward, args, dtype, sparse=None)
         T = types.float64 if dtype == np.float64 else types.float32
         mat, vec = types.Array(T, 2, "C"), types.Array(T, 1, "C")
         rows = types.Array(types.int64, 1, "C")
