@@ -65,8 +65,7 @@ def _copy_fitted(source, target):
 def _layout(est):
     from ._params import ParamLayout
 
-    return ParamLayout([c.shape[0] for c in est.coefs_] + [est.n_outputs_],
-                       [0] * (len(est.coefs_) - 1))  # fmt: skip
+    return ParamLayout([c.shape[0] for c in est.coefs_] + [est.n_outputs_])
 
 
 def _sklearn_activation(est):
