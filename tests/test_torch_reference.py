@@ -75,12 +75,14 @@ def row_losses(P, Y, loss, param):
 
 
 def torch_train(coefs, intercepts, X, Y, sw, activations, loss, param, solver,
-                batch_size, alpha=1e-4, lr=1e-3, masks=None):  # fmt: skip
+                batch_size, alpha=1e-4, lr=1e-3, masks=None, weight_decay=0.0):  # fmt: skip
     """EPOCHS epochs of scikit-learn's mini-batch loop in torch (float64).
 
     ``masks(epoch, layer, rows)``: dropout multipliers for hidden layer
     ``layer`` on the batch's rows, or None. With log_loss the output is
-    softmax (P is its pre-activation in row_losses)."""
+    softmax (P is its pre-activation in row_losses). ``weight_decay``:
+    before each step W <- W - lr * weight_decay * W on the coefficients (not
+    the intercepts), the gradient (with the L2 term) taken before it."""
     params = [torch.tensor(a, requires_grad=True) for a in (*coefs, *intercepts)]
     n_layers = len(coefs)
     Ws, bs = params[:n_layers], params[n_layers:]
@@ -111,8 +113,10 @@ def torch_train(coefs, intercepts, X, Y, sw, activations, loss, param, solver,
             (data + l2).backward()
             with torch.no_grad():
                 t += 1
-                for p, m, v in zip(params, state, state2):
+                for i, (p, m, v) in enumerate(zip(params, state, state2)):
                     g = p.grad
+                    if i < n_layers:
+                        p.mul_(1 - lr * weight_decay)
                     if solver == "sgd":  # momentum 0.9, Nesterov
                         m.mul_(0.9).sub_(lr * g)
                         p.add_(0.9 * m - lr * g)
@@ -272,52 +276,11 @@ def test_classifier_with_new_activation_trains_as_torch(rng, activation):
     assert_same_weights(fastmlp_weights(est), ref)
 
 
-def torch_train_decay(coefs, intercepts, X, Y, solver, batch_size, lr, alpha, wd):
-    """EPOCHS epochs of scikit-learn's loop with decoupled weight decay: before
-    each step W <- W - lr * wd * W on the coefficients (not the intercepts),
-    the gradient (with scikit-learn's L2 term) taken before it."""
-    params = [torch.tensor(a, requires_grad=True) for a in (*coefs, *intercepts)]
-    n_layers = len(coefs)
-    Ws, bs = params[:n_layers], params[n_layers:]
-    m_state = [torch.zeros_like(p) for p in params]
-    v_state = [torch.zeros_like(p) for p in params]
-    X, Y = torch.tensor(X), torch.tensor(Y)
-    n, t = X.shape[0], 0
-    for _ in range(EPOCHS):
-        for start in range(0, n, batch_size):
-            rows = slice(start, min(start + batch_size, n))
-            H = X[rows]
-            for layer in range(n_layers):
-                U = H @ Ws[layer] + bs[layer]
-                H = torch.tanh(U) if layer < n_layers - 1 else U
-            nb = H.shape[0]
-            loss = row_losses(H, Y[rows], "squared_error", 0.0).sum() / nb
-            loss = loss + 0.5 * alpha * sum((W * W).sum() for W in Ws) / nb
-            for p in params:
-                p.grad = None
-            loss.backward()
-            with torch.no_grad():
-                t += 1
-                for i, (p, m, v) in enumerate(zip(params, m_state, v_state)):
-                    g = p.grad
-                    if i < n_layers:
-                        p.mul_(1 - lr * wd)
-                    if solver == "sgd":
-                        m.mul_(0.9).sub_(lr * g)
-                        p.add_(0.9 * m - lr * g)
-                    else:
-                        m.mul_(0.9).add_(0.1 * g)
-                        v.mul_(0.999).add_(0.001 * g * g)
-                        lr_t = lr * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
-                        p.sub_(lr_t * m / (v.sqrt() + 1e-8))
-    return [p.detach().numpy() for p in params]
-
-
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 @pytest.mark.parametrize("alpha", [0.0, 1e-2])
 def test_weight_decay_trains_as_torch(rng, solver, alpha):
     """weight_decay (issue 15): AdamW / SGD with decoupled decay, beside the L2
-    penalty alpha, as written out in torch_train_decay."""
+    penalty alpha, as torch_train writes it out."""
     X, Y = problem(rng)
     hidden = (16,)
     est = fit_regressor(X, Y, hidden_layer_sizes=hidden, activation="tanh",
@@ -325,7 +288,9 @@ def test_weight_decay_trains_as_torch(rng, solver, alpha):
                         alpha=alpha, weight_decay=0.05)  # fmt: skip
     units = [X.shape[1], *hidden, Y.shape[1]]
     coefs, intercepts = sklearn_initial_weights(0, units, ["tanh"])
-    ref = torch_train_decay(coefs, intercepts, X, Y, solver, 10, 0.01, alpha, 0.05)
+    common = (coefs, intercepts, X, Y, np.ones(len(X)), ["tanh"], "squared_error", 0.0,
+              solver, 10)  # fmt: skip
+    ref = torch_train(*common, alpha=alpha, lr=0.01, weight_decay=0.05)
     assert_same_weights(fastmlp_weights(est), ref)
-    plain = torch_train_decay(coefs, intercepts, X, Y, solver, 10, 0.01, alpha, 0.0)
+    plain = torch_train(*common, alpha=alpha, lr=0.01)
     assert not np.allclose(ref[0], plain[0], rtol=1e-4)  # the decay did act
