@@ -48,26 +48,15 @@ def n_chunks(n_params):
 
 
 @inline_kernel
-def _sgd_range(theta, velocity, graw, alpha, sw_sum, lr, momentum, nesterov, keep):
+def _sgd_range(theta, velocity, graw, alpha, sw_sum, lr, momentum, nesterov):
     """SGD on one slice of the buffers (alpha = 0 for intercepts); returns the
-    slice's sum of squared updated values. ``keep`` < 1: decoupled weight
-    decay, theta <- keep * theta before the step (the gradient's L2 term is
-    the batch's, from theta before it); 1 runs the plain loop.
+    slice's sum of squared updated values.
 
     Slices are passed in and the loop runs from 0: LLVM does not vectorise a
     ``range(lo, hi)`` loop over 1-D indices (anchors-measured.md), 7x slower here."""
     T = theta.dtype.type
-    a, s, r, mu, kp = T(alpha), T(sw_sum), T(lr), T(momentum), T(keep)
+    a, s, r, mu = T(alpha), T(sw_sum), T(lr), T(momentum)
     sq = 0.0
-    if keep != 1.0:
-        for k in range(theta.shape[0]):
-            g = (graw[k] + a * theta[k]) / s
-            vk = mu * velocity[k] - r * g
-            velocity[k] = vk
-            t = kp * theta[k] + ((mu * vk - r * g) if nesterov else vk)
-            theta[k] = t
-            sq += np.float64(t) * np.float64(t)
-        return sq
     for k in range(theta.shape[0]):
         g = (graw[k] + a * theta[k]) / s
         vk = mu * velocity[k] - r * g
@@ -82,26 +71,13 @@ def _sgd_range(theta, velocity, graw, alpha, sw_sum, lr, momentum, nesterov, kee
 
 
 @inline_kernel
-def _adam_range(theta, m, v, graw, alpha, sw_sum, lr_t, beta_1, beta_2, epsilon, keep):
+def _adam_range(theta, m, v, graw, alpha, sw_sum, lr_t, beta_1, beta_2, epsilon):
     """Adam on one slice of the buffers (alpha = 0 for intercepts); returns the
-    slice's sum of squared updated values; ``keep`` as _sgd_range (AdamW).
-    Slices in, loop from 0 (see _sgd_range)."""
+    slice's sum of squared updated values. Slices in, loop from 0 (see _sgd_range)."""
     T = theta.dtype.type
     a, s, r = T(alpha), T(sw_sum), T(lr_t)
     b1, b2, eps = T(beta_1), T(beta_2), T(epsilon)
     sq = 0.0
-    if keep != 1.0:
-        kp = T(keep)
-        for k in range(theta.shape[0]):
-            g = (graw[k] + a * theta[k]) / s
-            mk = b1 * m[k] + (T(1) - b1) * g
-            vk = b2 * v[k] + (T(1) - b2) * (g * g)
-            m[k] = mk
-            v[k] = vk
-            t = kp * theta[k] + -r * mk / (np.sqrt(vk) + eps)
-            theta[k] = t
-            sq += np.float64(t) * np.float64(t)
-        return sq
     for k in range(theta.shape[0]):
         g = (graw[k] + a * theta[k]) / s
         mk = b1 * m[k] + (T(1) - b1) * g
@@ -112,6 +88,19 @@ def _adam_range(theta, m, v, graw, alpha, sw_sum, lr_t, beta_1, beta_2, epsilon,
         theta[k] = t
         sq += np.float64(t) * np.float64(t)
     return sq
+
+
+@inline_kernel
+def _decay_range(theta, graw, alpha, keep):
+    """Decoupled weight decay on one slice of the coefficients: the batch's L2
+    term joins its gradient first (graw += alpha * theta, the theta before the
+    decay), then theta *= keep (keep = 1 - lr * weight_decay). The solver's
+    step then runs with alpha 0 on them. Slices in, loop from 0 (_sgd_range)."""
+    T = theta.dtype.type
+    a, kp = T(alpha), T(keep)
+    for k in range(theta.shape[0]):
+        graw[k] = graw[k] + a * theta[k]
+        theta[k] = kp * theta[k]
 
 
 @inline_kernel
@@ -156,29 +145,30 @@ def step_chunk(theta, opt, G, n_parts, c, n_coef, solver, hp, sw_sum, lr):
         return 0.0
     graw = G[0]
     alpha = hp[H_ALPHA]
-    # decoupled weight decay of the coefficients: W <- (1 - lr wd) W, with the
-    # learning rate itself (not Adam's bias-corrected step size)
+    # decoupled weight decay of the coefficients, W <- (1 - lr wd) W before the
+    # step, with the learning rate itself (not Adam's bias-corrected step size)
     keep = 1.0 - hp[H_LR] * hp[H_WEIGHT_DECAY]
+    if keep != 1.0:
+        _decay_range(theta[lo:mid], graw[lo:mid], alpha, keep)
+        alpha = 0.0  # the L2 term is in graw now
     if solver == SOLVER_ADAM:
         b1, b2, eps = hp[H_BETA_1], hp[H_BETA_2], hp[H_EPSILON]
         m, v = opt[0], opt[1]
         sq = _adam_range(
             theta[lo:mid], m[lo:mid], v[lo:mid], graw[lo:mid], alpha, sw_sum, lr,
-            b1, b2, eps, keep,
+            b1, b2, eps,
         )  # fmt: skip
         _adam_range(
             theta[mid:hi], m[mid:hi], v[mid:hi], graw[mid:hi], 0.0, sw_sum, lr,
-            b1, b2, eps, 1.0,
+            b1, b2, eps,
         )  # fmt: skip
         return sq
     mu, nesterov = hp[H_MOMENTUM], hp[H_NESTEROV] != 0.0
     vel = opt[0]
     sq = _sgd_range(
-        theta[lo:mid], vel[lo:mid], graw[lo:mid], alpha, sw_sum, lr, mu, nesterov, keep
+        theta[lo:mid], vel[lo:mid], graw[lo:mid], alpha, sw_sum, lr, mu, nesterov
     )
-    _sgd_range(
-        theta[mid:hi], vel[mid:hi], graw[mid:hi], 0.0, sw_sum, lr, mu, nesterov, 1.0
-    )
+    _sgd_range(theta[mid:hi], vel[mid:hi], graw[mid:hi], 0.0, sw_sum, lr, mu, nesterov)
     return sq
 
 
