@@ -77,6 +77,10 @@ class BaseMLP(BaseEstimator):
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
         "dropout": [None, Interval(Real, 0, 1, closed="left"), list, tuple],
         "weight_decay": [None, Interval(Real, 0, None, closed="left")],
+        "lr_schedule": [None, StrOptions({"cosine", "linear"})],
+        "warmup": [None, Interval(Real, 0, 1, closed="left")],
+        "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
+        "scoring": [None, StrOptions({"loss"}), str, callable],
     }
 
     def __init__(
@@ -109,6 +113,10 @@ class BaseMLP(BaseEstimator):
         input_scaling,
         dropout,
         weight_decay,
+        lr_schedule,
+        warmup,
+        max_grad_norm,
+        scoring,
     ):
         self.activation = activation
         self.solver = solver
@@ -138,6 +146,10 @@ class BaseMLP(BaseEstimator):
         self.input_scaling = input_scaling
         self.dropout = dropout
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.warmup = warmup
+        self.max_grad_norm = max_grad_norm
+        self.scoring = scoring
 
     # ------------------------------------------------------ per-layer options
     def _hidden_activations(self, n_hidden):
@@ -222,7 +234,8 @@ class BaseMLP(BaseEstimator):
         return apply_scaling(X, self.input_offset_, self.input_scale_, dtype)
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False,
+             validation=(None, None, None)):  # fmt: skip
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
@@ -387,7 +400,8 @@ class BaseMLP(BaseEstimator):
         self.coefs_, self.intercepts_ = layout.unpack(theta)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None):  # fmt: skip
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -399,6 +413,16 @@ class BaseMLP(BaseEstimator):
             regression).
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            A validation set (fastmlp only; 'sgd' and 'adam'), scored after
+            every epoch with ``scoring`` into ``validation_scores_``. With
+            ``early_stopping=True`` it replaces the ``validation_fraction``
+            split (all of X is trained on). Not transformed by earlier steps of
+            a Pipeline.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Its targets; required with ``X_val``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Its sample weights.
 
         Returns
         -------
@@ -406,7 +430,10 @@ class BaseMLP(BaseEstimator):
             Returns a trained MLP model.
         """
         with self._rollback_on_error():
-            return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+            return self._fit(
+                X, y, sample_weight=sample_weight, incremental=False,
+                validation=(X_val, y_val, sample_weight_val),
+            )  # fmt: skip
 
     def _check_solver(self):
         if self.solver not in _STOCHASTIC_SOLVERS:
@@ -742,6 +769,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         dropout=None,
         class_weight=None,
         weight_decay=None,
+        lr_schedule=None,
+        warmup=None,
+        max_grad_norm=None,
+        scoring=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -772,6 +803,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             input_scaling=input_scaling,
             dropout=dropout,
             weight_decay=weight_decay,
+            lr_schedule=lr_schedule,
+            warmup=warmup,
+            max_grad_norm=max_grad_norm,
+            scoring=scoring,
         )
         self.class_weight = class_weight
 
@@ -1026,6 +1061,10 @@ default='squared_error'
         huber_delta=None,
         quantile=None,
         weight_decay=None,
+        lr_schedule=None,
+        warmup=None,
+        max_grad_norm=None,
+        scoring=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1056,6 +1095,10 @@ default='squared_error'
             input_scaling=input_scaling,
             dropout=dropout,
             weight_decay=weight_decay,
+            lr_schedule=lr_schedule,
+            warmup=warmup,
+            max_grad_norm=max_grad_norm,
+            scoring=scoring,
         )
         self.target_scaling = target_scaling
         self.huber_delta = huber_delta
