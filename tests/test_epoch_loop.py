@@ -132,7 +132,7 @@ def test_results_do_not_depend_on_epochs_per_call(monkeypatch, params):
 
 
 def _score(P, Y, sw, code):
-    return E.validation_score(P, Y, sw, code)
+    return E.validation_score(P, Y, sw, code, 0, 0.0)
 
 
 def test_validation_accuracy_matches_sklearn_decoding():

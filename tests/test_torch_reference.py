@@ -12,6 +12,7 @@ initial weights scikit-learn's initialisation draws for the same
 float64 weights must equal torch's to rtol 1e-6.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -74,15 +75,44 @@ def row_losses(P, Y, loss, param):
     raise ValueError(loss)
 
 
+def schedule_factor(t, T, warmup, shape):
+    """s(t) of issue 15's learning-rate schedule, written from its spec: step t
+    (0-based) of T, W = round(warmup * T) warmup steps (Python's round), then
+    the cosine or linear decay to 0 over the remaining T - W steps (the
+    fraction clamped to 1 past T); with no shape s = 1 after the warmup."""
+    W = round((warmup or 0.0) * T)
+    if t < W:
+        return (t + 1) / W
+    if shape is None or T == W:
+        return 1.0
+    frac = min((t - W) / (T - W), 1.0)
+    if shape == "cosine":
+        return (1 + math.cos(math.pi * frac)) / 2
+    if shape == "linear":
+        return 1 - frac
+    raise ValueError(shape)
+
+
 def torch_train(coefs, intercepts, X, Y, sw, activations, loss, param, solver,
-                batch_size, alpha=1e-4, lr=1e-3, masks=None, weight_decay=0.0):  # fmt: skip
-    """EPOCHS epochs of scikit-learn's mini-batch loop in torch (float64).
+                batch_size, alpha=1e-4, lr=1e-3, masks=None, weight_decay=0.0,
+                schedule=None, warmup=None, total_steps=None, max_grad_norm=None,
+                grad_norms=None, epochs=EPOCHS):  # fmt: skip
+    """``epochs`` epochs of scikit-learn's mini-batch loop in torch (float64).
 
     ``masks(epoch, layer, rows)``: dropout multipliers for hidden layer
     ``layer`` on the batch's rows, or None. With log_loss the output is
     softmax (P is its pre-activation in row_losses). ``weight_decay``:
-    before each step W <- W - lr * weight_decay * W on the coefficients (not
-    the intercepts), the gradient (with the L2 term) taken before it."""
+    before each step W <- W - lr_t * weight_decay * W on the coefficients (not
+    the intercepts), the gradient (with the L2 term) taken before it.
+
+    Step t (0-based, counted over this whole run) uses lr_t = lr *
+    schedule_factor(t, T, warmup, schedule), T = ``total_steps``: an int, a
+    function of t (partial_fit: the steps of the call t belongs to, times
+    max_iter) or None for epochs * ceil(n / batch_size); with no schedule and
+    no warmup lr_t is lr. Adam's bias-corrected step uses lr_t in place of lr.
+    ``max_grad_norm``: the batch gradient (L2 term included) is clipped by
+    ``torch.nn.utils.clip_grad_norm_`` before the decay and the step; each
+    step's norm before clipping is appended to the list ``grad_norms``."""
     params = [torch.tensor(a, requires_grad=True) for a in (*coefs, *intercepts)]
     n_layers = len(coefs)
     Ws, bs = params[:n_layers], params[n_layers:]
@@ -91,8 +121,12 @@ def torch_train(coefs, intercepts, X, Y, sw, activations, loss, param, solver,
     t = 0
     X, Y, sw = (torch.tensor(a) for a in (X, Y, sw))
     n = X.shape[0]
-    for epoch in range(EPOCHS):
+    if total_steps is None:
+        total_steps = epochs * -(-n // batch_size)
+    for epoch in range(epochs):
         for start in range(0, n, batch_size):
+            T = total_steps(t) if callable(total_steps) else total_steps
+            lr_t = lr * schedule_factor(t, T, warmup, schedule)
             rows = np.arange(start, min(start + batch_size, n))
             H = X[rows]
             for layer in range(n_layers):
@@ -111,20 +145,24 @@ def torch_train(coefs, intercepts, X, Y, sw, activations, loss, param, solver,
             for p in params:
                 p.grad = None
             (data + l2).backward()
+            if max_grad_norm is not None:
+                norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+                if grad_norms is not None:
+                    grad_norms.append(float(norm))
             with torch.no_grad():
                 t += 1
                 for i, (p, m, v) in enumerate(zip(params, state, state2)):
                     g = p.grad
                     if i < n_layers:
-                        p.mul_(1 - lr * weight_decay)
+                        p.mul_(1 - lr_t * weight_decay)
                     if solver == "sgd":  # momentum 0.9, Nesterov
-                        m.mul_(0.9).sub_(lr * g)
-                        p.add_(0.9 * m - lr * g)
+                        m.mul_(0.9).sub_(lr_t * g)
+                        p.add_(0.9 * m - lr_t * g)
                     else:  # scikit-learn's Adam
                         m.mul_(0.9).add_(0.1 * g)
                         v.mul_(0.999).add_(0.001 * g * g)
-                        lr_t = lr * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
-                        p.sub_(lr_t * m / (v.sqrt() + 1e-8))
+                        step = lr_t * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+                        p.sub_(step * m / (v.sqrt() + 1e-8))
     return [p.detach().numpy() for p in params]
 
 
@@ -294,3 +332,186 @@ def test_weight_decay_trains_as_torch(rng, solver, alpha):
     assert_same_weights(fastmlp_weights(est), ref)
     plain = torch_train(*common, alpha=alpha, lr=0.01)
     assert not np.allclose(ref[0], plain[0], rtol=1e-4)  # the decay did act
+
+
+# Learning-rate schedules, warmup and gradient clipping (issue 15). 64 rows in
+# batches of 10: 7 steps an epoch (the last of 4 rows), T = 21 over EPOCHS = 3.
+REFERENCE_ARGS = {"learning_rate_init": "lr", "alpha": "alpha",
+                  "weight_decay": "weight_decay", "lr_schedule": "schedule",
+                  "warmup": "warmup", "max_grad_norm": "max_grad_norm"}  # fmt: skip
+
+
+def schedule_reference(X, Y, solver, sw=None, grad_norms=None, **params):
+    """torch_train with the estimator parameters ``params`` (hidden (16,),
+    tanh, batches of 10, learning_rate_init 0.05 unless given)."""
+    params = {"learning_rate_init": 0.05, **params}
+    coefs, intercepts = sklearn_initial_weights(0, [X.shape[1], 16, Y.shape[1]],
+                                                ["tanh"])  # fmt: skip
+    sw = np.ones(len(X)) if sw is None else sw
+    return torch_train(coefs, intercepts, X, Y, sw, ["tanh"], "squared_error", 0.0,
+                       solver, 10, grad_norms=grad_norms,
+                       **{REFERENCE_ARGS[k]: v for k, v in params.items()})  # fmt: skip
+
+
+def schedule_fit(X, Y, solver, sw=None, **params):
+    params = {"learning_rate_init": 0.05, **params}
+    est = fit_regressor(X, Y, sw, hidden_layer_sizes=(16,), activation="tanh",
+                        solver=solver, batch_size=10, **params)  # fmt: skip
+    return fastmlp_weights(est)
+
+
+def assert_some_clipped(norms, max_grad_norm):
+    """The clipping can fail the test: some steps' norms are above the bound,
+    some below, none within clip_grad_norm_'s 1e-6 of it."""
+    clipped = sum(n > max_grad_norm for n in norms)
+    assert 0 < clipped < len(norms), (clipped, len(norms))
+    assert min(abs(n - max_grad_norm) for n in norms) > 1e-3
+
+
+def test_schedule_factor_is_the_spec():
+    """The reference's s(t) itself, on hand-computed values."""
+    # T = 21, warmup 0.3: W = round(6.3) = 6
+    linear = [schedule_factor(t, 21, 0.3, "linear") for t in (0, 5, 6, 13, 20)]
+    assert linear == [1 / 6, 1.0, 1.0, 1 - 7 / 15, 1 - 14 / 15]
+    assert schedule_factor(13, 21, 0.3, "cosine") == pytest.approx(
+        (1 + math.cos(math.pi * 7 / 15)) / 2, rel=1e-15
+    )
+    assert schedule_factor(10, 21, 0.5, None) == 1.0  # W = round(10.5) = 10
+    assert schedule_factor(9, 21, 0.5, None) == 1.0
+    assert schedule_factor(8, 21, 0.5, None) == 0.9
+    for shape in ("cosine", "linear"):
+        assert schedule_factor(21, 21, None, shape) == 0.0  # t >= T: clamped
+        assert schedule_factor(50, 21, 0.3, shape) == 0.0
+        assert schedule_factor(0, 21, None, shape) == 1.0
+    assert schedule_factor(3, 1, 0.9, "cosine") == 1.0  # T == W: 1 after warmup
+    assert schedule_factor(7, 21, None, None) == 1.0
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("warmup", [None, 0.3])
+@pytest.mark.parametrize("shape", ["cosine", "linear"])
+def test_lr_schedule_trains_as_torch(rng, shape, warmup, solver):
+    """lr_schedule, with and without a warmup (W = round(0.3 * 21) = 6 steps),
+    for SGD with Nesterov momentum and Adam (lr_t in its bias-corrected step)."""
+    X, Y = problem(rng)
+    params = dict(lr_schedule=shape, warmup=warmup)
+    ref = schedule_reference(X, Y, solver, **params)
+    assert_same_weights(schedule_fit(X, Y, solver, **params), ref)
+    plain = schedule_reference(X, Y, solver)
+    assert not np.allclose(ref[0], plain[0], rtol=1e-4)  # the schedule did act
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_warmup_alone_trains_as_torch(rng, solver):
+    """warmup without lr_schedule: lr_t = lr (t + 1) / W, then lr. 0.5 * 21 =
+    10.5: Python's round gives W = 10 (half to even), not 11."""
+    assert round(0.5 * 21) == 10
+    X, Y = problem(rng)
+    ref = schedule_reference(X, Y, solver, warmup=0.5)
+    assert_same_weights(schedule_fit(X, Y, solver, warmup=0.5), ref)
+    plain = schedule_reference(X, Y, solver)
+    assert not np.allclose(ref[0], plain[0], rtol=1e-4)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_max_grad_norm_clips_as_torch(rng, solver):
+    """max_grad_norm: the batch gradient, the L2 term (alpha = 0.01) included,
+    clipped to global norm 1.8 as torch.nn.utils.clip_grad_norm_ does."""
+    X, Y = problem(rng)
+    params = dict(alpha=1e-2, max_grad_norm=1.8)
+    norms = []
+    ref = schedule_reference(X, Y, solver, grad_norms=norms, **params)
+    assert_some_clipped(norms, 1.8)
+    assert_same_weights(schedule_fit(X, Y, solver, **params), ref)
+    plain = schedule_reference(X, Y, solver, alpha=1e-2)
+    assert not np.allclose(ref[0], plain[0], rtol=1e-4)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_decay_schedule_warmup_and_clipping_together(rng, solver):
+    """AdamW (and SGD with decoupled decay) + cosine + warmup (W = round(4.2)
+    = 4) + clipping, with sample weights and alpha: per step gradient (with
+    the L2 term) -> clip -> W *= 1 - lr_t * weight_decay -> the step with lr_t."""
+    X, Y = problem(rng)
+    sw = rng.uniform(0.2, 3.0, len(X))
+    params = dict(alpha=1e-3, weight_decay=0.05, lr_schedule="cosine", warmup=0.2,
+                  max_grad_norm=1.8)  # fmt: skip
+    norms = []
+    ref = schedule_reference(X, Y, solver, sw, grad_norms=norms, **params)
+    assert_some_clipped(norms, 1.8)
+    assert_same_weights(schedule_fit(X, Y, solver, sw, **params), ref)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("max_iter", [1, 3])
+def test_partial_fit_continues_the_schedule(rng, max_iter, solver):
+    """Three partial_fit calls on chunks of 30, 20 and 40 rows (3, 2 and 4
+    steps of 10 rows) are one torch run over the 90 rows: the step counter (the
+    schedule's and Adam's) and the momentum carry on across the calls, T =
+    max_iter x the steps of the call's chunk. max_iter=3: T = 9, 6, 12 for the
+    steps t = 0-2, 3-4, 5-8 (W = 2, 1, 2); max_iter=1: T = 3, 2, 4, so the
+    second and third calls are past T (s = 0: Adam stands still, SGD coasts on
+    its momentum)."""
+    X, Y = problem(rng, n=90)
+    first = [0, 3, 5, 9]  # each call's first step, and the end
+
+    def total_steps(t):
+        call = max(i for i in range(3) if first[i] <= t)
+        return max_iter * (first[call + 1] - first[call])
+
+    est = MLPRegressor(hidden_layer_sizes=(16,), activation="tanh", solver=solver,
+                       batch_size=10, learning_rate_init=0.05, shuffle=False,
+                       random_state=0, momentum=0.9, max_iter=max_iter,
+                       lr_schedule="cosine", warmup=0.2)  # fmt: skip
+    for a, b in zip((0, 30, 50), (30, 50, 90)):
+        est.partial_fit(X[a:b], Y[a:b])
+    coefs, intercepts = sklearn_initial_weights(0, [5, 16, 2], ["tanh"])
+    ref = torch_train(coefs, intercepts, X, Y, np.ones(90), ["tanh"],
+                      "squared_error", 0.0, solver, 10, lr=0.05, schedule="cosine",
+                      warmup=0.2, total_steps=total_steps, epochs=1)  # fmt: skip
+    assert_same_weights(fastmlp_weights(est), ref)
+
+
+def test_each_fit_starts_the_schedule_again(rng):
+    """A second fit under warm_start counts its steps from 0 again (and, as
+    scikit-learn, starts a new Adam): two torch runs, the second from the
+    first's weights."""
+    X, Y = problem(rng)
+    est = MLPRegressor(hidden_layer_sizes=(16,), activation="tanh", solver="adam",
+                       batch_size=10, learning_rate_init=0.05, shuffle=False,
+                       random_state=0, max_iter=EPOCHS, tol=0.0,
+                       n_iter_no_change=1000, warm_start=True,
+                       lr_schedule="linear", warmup=0.3)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, Y)
+        est.fit(X, Y)
+    ref = schedule_reference(X, Y, "adam", lr_schedule="linear", warmup=0.3)
+    ref = torch_train(ref[:2], ref[2:], X, Y, np.ones(len(X)), ["tanh"],
+                      "squared_error", 0.0, "adam", 10, lr=0.05, schedule="linear",
+                      warmup=0.3)  # fmt: skip
+    assert_same_weights(fastmlp_weights(est), ref)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_classifier_with_schedule_and_clipping_trains_as_torch(rng, solver):
+    """Softmax output: linear schedule, warmup (T = 4 x 3 = 12, W = 3),
+    clipping to 0.5 and alpha = 0.01."""
+    X = rng.standard_normal((60, 4))
+    y = (X[:, 0] + X[:, 1] ** 2 > 0.5).astype(int) + (X[:, 2] > 1)
+    est = MLPClassifier(hidden_layer_sizes=(10,), activation="tanh", solver=solver,
+                        shuffle=False, random_state=0, max_iter=EPOCHS, tol=0.0,
+                        n_iter_no_change=1000, batch_size=15, alpha=1e-2,
+                        learning_rate_init=0.05, lr_schedule="linear",
+                        warmup=0.25, max_grad_norm=0.5)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    coefs, intercepts = sklearn_initial_weights(0, [4, 10, 3], ["tanh"])
+    norms = []
+    ref = torch_train(coefs, intercepts, X, np.eye(3)[y], np.ones(60), ["tanh"],
+                      "log_loss", 0.0, solver, 15, alpha=1e-2, lr=0.05,
+                      schedule="linear", warmup=0.25, max_grad_norm=0.5,
+                      grad_norms=norms)  # fmt: skip
+    assert_some_clipped(norms, 0.5)
+    assert_same_weights(fastmlp_weights(est), ref)

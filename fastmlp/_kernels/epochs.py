@@ -34,6 +34,7 @@ comparisons and the score's sums run exactly as written, in index order.
 import numpy as np
 
 from .._jit import inline_kernel, strict_kernel
+from .losses import mean_loss
 
 # fit[] entries (float64; the counts in it are exact integers)
 F_T = 0  # Adam's update count
@@ -57,10 +58,15 @@ F_BATCH_LOSS = 15
 F_SW_SUM = 16
 F_STEP_LR = 17
 F_SEEN = 18  # samples the model had seen when the epoch began (dropout.py)
-N_FIT = 19
+F_STEPS = 19  # steps taken in this fit (partial_fit: since the first call)
+F_DECAY_KEEP = 20  # the step's weight-decay factor 1 - lr_t * weight_decay
+N_FIT = 21
 
 # fit[F_STATUS]: how a call ended
 ST_RUNNING, ST_MAX_ITER, ST_STOPPED, ST_DIVERGED = range(4)
+# SCORE_EXTERNAL: the epoch is trained, its loss summed in fit[F_ACCUM]; the
+# caller scores it and runs end_epoch
+ST_SCORE_PENDING = 4
 
 # curve[] columns, one row per epoch; C_EVENT values EV_*
 C_LOSS, C_SCORE, C_EVENT, C_LR = range(4)
@@ -69,10 +75,14 @@ EV_NONE, EV_LR_REDUCED, EV_STOP, EV_STOP_LR_TOO_SMALL = range(4)
 
 # codes[C_SCHEDULE] (network.py): the learning-rate schedule of sgd (adam: constant)
 LR_CONSTANT, LR_INVSCALING, LR_ADAPTIVE = 0, 1, 2
-# codes[C_SCORING]: what the no-improvement counter watches
-SCORE_TRAINING_LOSS, SCORE_R2, SCORE_ACCURACY_ARGMAX, SCORE_ACCURACY_THRESHOLD = range(
-    4
-)
+# codes[C_SCORING]: the validation score computed after each epoch (none:
+# SCORE_TRAINING_LOSS); SCORE_LOSS the negated validation data loss;
+# SCORE_EXTERNAL one computed in Python between calls (a scorer), where the
+# epoch's bookkeeping is left to the caller (ST_SCORE_PENDING).
+(
+    SCORE_TRAINING_LOSS, SCORE_R2, SCORE_ACCURACY_ARGMAX, SCORE_ACCURACY_THRESHOLD,
+    SCORE_LOSS, SCORE_EXTERNAL,
+) = range(6)  # fmt: skip
 
 
 @inline_kernel
@@ -88,10 +98,14 @@ def _first_argmax(row):
 
 
 @strict_kernel
-def validation_score(P, Y, sw, code):
+def validation_score(P, Y, sw, code, loss_code, loss_param):
     """scikit-learn's score of the outputs P (n, n_outputs) against the targets
-    Y (the binarized labels, or the regression targets) with weights sw."""
+    Y (the binarized labels, or the regression targets) with weights sw; for
+    SCORE_LOSS minus the weighted mean of the training loss ``loss_code``
+    (losses.py) over the rows."""
     n, n_out = P.shape
+    if code == SCORE_LOSS:
+        return -mean_loss(P, Y, sw, loss_code, loss_param)
     if code == SCORE_R2:
         for i in range(n):
             for j in range(n_out):
@@ -139,11 +153,13 @@ def validation_score(P, Y, sw, code):
 
 @strict_kernel
 def end_epoch(fit, curve, epoch, accumulated, n, score, lr, diverged,
-              code_scoring, code_schedule, adam):  # fmt: skip
+              watch_score, code_schedule, adam):  # fmt: skip
     """Steps 1-5 of the module docstring for the epoch just trained, into row
     ``epoch`` of curve: ``accumulated`` is its summed batch loss over ``n``
-    rows, ``score`` its validation score (unused for SCORE_TRAINING_LOSS),
-    ``lr`` the learning rate it used. A ``diverged`` epoch (early stopping
+    rows, ``score`` its validation score (NaN without one), ``lr`` the learning
+    rate it used. The counter watches the score when ``watch_score`` (early
+    stopping), else the training loss (a score is then only recorded, its best
+    in fit[F_BEST_SCORE]). A ``diverged`` epoch (early stopping
     only: the caller stops at once otherwise) is recorded, then training stops
     (ST_DIVERGED) before step 4, as scikit-learn's loop breaks there.
 
@@ -155,13 +171,15 @@ def end_epoch(fit, curve, epoch, accumulated, n, score, lr, diverged,
     curve[epoch, C_SCORE] = score
     tol = fit[F_TOL]
     improved = False
-    if code_scoring == SCORE_TRAINING_LOSS:
+    if not watch_score:
         if loss > fit[F_BEST_LOSS] - tol:
             fit[F_NO_IMPROVE] += 1.0
         else:
             fit[F_NO_IMPROVE] = 0.0
         if loss < fit[F_BEST_LOSS]:
             fit[F_BEST_LOSS] = loss
+        if score > fit[F_BEST_SCORE]:  # (False for NaN: no score)
+            fit[F_BEST_SCORE] = score
     else:
         if score < fit[F_BEST_SCORE] + tol:
             fit[F_NO_IMPROVE] += 1.0

@@ -12,6 +12,9 @@ between phases and leaves the next phase in the loop state ``ctl``:
                     Adam's t and step size                           -> PHASE_STEP
                     or, when more members can take part than the batch has
                     chunks, the same work as layer phases (below)
+    PHASE_NORM      with max_grad_norm: the batch's gradient summed and its
+                    squared norm, in CHUNK-element slices -> the clipping
+                    factor (folded into the weight sum F_SW_SUM)
     PHASE_STEP      the step, in CHUNK-element slices -> ||coefs||^2 and the
                     divergence check -> the next batch
     PHASE_PREDICT / PHASE_VALIDATE   blocks of prediction outputs -> the next block
@@ -56,6 +59,7 @@ from .dropout import epoch_key
 from .epochs import (
     F_ACCUM,
     F_BATCH_LOSS,
+    F_DECAY_KEEP,
     F_DIVERGED_BATCH,
     F_DONE,
     F_EPOCHS,
@@ -64,11 +68,14 @@ from .epochs import (
     F_SQNORM,
     F_STATUS,
     F_STEP_LR,
+    F_STEPS,
     F_SW_SUM,
     F_T,
+    SCORE_EXTERNAL,
     SCORE_TRAINING_LOSS,
     ST_DIVERGED,
     ST_RUNNING,
+    ST_SCORE_PENDING,
     end_epoch,
     validation_score,
 )
@@ -77,9 +84,16 @@ from .optimizers import (
     H_ALPHA,
     H_BETA_1,
     H_BETA_2,
+    H_LOSS_PARAM,
     H_LR,
+    H_MAX_GRAD_NORM,
+    H_TOTAL_STEPS,
+    H_WARMUP_STEPS,
+    H_WEIGHT_DECAY,
+    SHAPE_CONSTANT,
     SOLVER_ADAM,
     SOLVER_NONE,
+    lr_factor,
     n_chunks_jit,
     squared_norm,
 )
@@ -110,13 +124,18 @@ C_MODE, C_SCHEDULE, C_SCORING, C_SHUFFLE, C_TEAM = 6, 7, 8, 9, 10
 C_TILE_COLS, C_TILE_WORK, C_ALWAYS_LAYERED = 11, 12, 13
 # The model's dropout seed (dropout.py; 0 without dropout).
 C_DROPOUT_SEED = 14
-N_CODES = 15
+# The learning rate's shape over the fit's steps (optimizers.SHAPE_*, with
+# hp[H_TOTAL_STEPS], hp[H_WARMUP_STEPS]); 1 when the no-improvement counter
+# watches the validation score (early stopping), 0 when it watches the
+# training loss (a validation score, codes[C_SCORING], is then only recorded).
+C_LR_SHAPE, C_EARLY_STOP = 15, 16
+N_CODES = 17
 MODE_TRAIN, MODE_PREDICT = 0, 1
 (
     PHASE_CHUNKS, PHASE_STEP, PHASE_PROBE, PHASE_PREDICT, PHASE_VALIDATE,
     PHASE_BEGIN, PHASE_DONE, PHASE_GATHER, PHASE_FORWARD, PHASE_LOSS,
-    PHASE_BACKWARD,
-) = range(11)  # fmt: skip
+    PHASE_BACKWARD, PHASE_NORM,
+) = range(12)  # fmt: skip
 
 # Rows of the float64 ``sums`` buffer: the step's per-slice squared norms, and
 # each row chunk's weighted loss sum and weight sum.
@@ -158,9 +177,9 @@ def set_phase(ctl, codes, phase, n_tasks, split):
     ctl[L_PHASE] = phase
     ctl[L_TASKS] = n_tasks
     members = _members(ctl, codes)
-    if phase >= PHASE_GATHER:
+    if PHASE_GATHER <= phase <= PHASE_BACKWARD:
         members = min(members, ctl[L_TILE_SETS])
-    elif phase != PHASE_STEP:
+    elif phase != PHASE_STEP and phase != PHASE_NORM:
         members = min(members, ctl[L_SCRATCH])
     members = min(members, n_tasks)
     if split and members > 1:
@@ -261,7 +280,12 @@ def _is_one_pass(codes):
 
 @inline_kernel
 def _validates(codes):
-    return codes[C_SCORING] != SCORE_TRAINING_LOSS and not _is_one_pass(codes)
+    """Whether each epoch predicts and scores the validation set in here (a
+    SCORE_EXTERNAL score is the caller's)."""
+    scoring = codes[C_SCORING]
+    if scoring == SCORE_TRAINING_LOSS or scoring == SCORE_EXTERNAL:
+        return False
+    return not _is_one_pass(codes)
 
 
 @strict_kernel
@@ -317,8 +341,10 @@ def _most_members(ctl, layout, codes, n, batch_size, n_slices):
 
 @strict_kernel
 def _chunks_done(ctl, sums, codes, hp, fit, n_slices):
-    """After a batch's chunks: its loss (scikit-learn's batch objective),
-    Adam's t and step size; then the step."""
+    """After a batch's chunks: its loss (scikit-learn's batch objective), the
+    step's learning rate (its shape, optimizers.lr_factor), Adam's t and step
+    size, the weight decay's factor; then the step, or first the gradient's
+    norm (max_grad_norm)."""
     nb = ctl[L_STOP] - ctl[L_START]
     loss_sum = 0.0
     sw_sum = 0.0
@@ -330,14 +356,39 @@ def _chunks_done(ctl, sums, codes, hp, fit, n_slices):
     fit[F_BATCH_LOSS] = batch_loss
     fit[F_ACCUM] += batch_loss * nb
     fit[F_SW_SUM] = sw_sum
+    lr = hp[H_LR]
+    shape = codes[C_LR_SHAPE]
+    if shape != SHAPE_CONSTANT or hp[H_WARMUP_STEPS] > 0.0:
+        lr *= lr_factor(shape, fit[F_STEPS], hp[H_WARMUP_STEPS], hp[H_TOTAL_STEPS])
+    fit[F_STEPS] += 1.0
     if codes[C_SOLVER] == SOLVER_ADAM:
         t = ctl[L_T] + 1
         ctl[L_T] = t
         fit[F_STEP_LR] = (
-            hp[H_LR] * np.sqrt(1.0 - hp[H_BETA_2] ** t) / (1.0 - hp[H_BETA_1] ** t)
+            lr * np.sqrt(1.0 - hp[H_BETA_2] ** t) / (1.0 - hp[H_BETA_1] ** t)
         )
     else:
-        fit[F_STEP_LR] = hp[H_LR]
+        fit[F_STEP_LR] = lr
+    fit[F_DECAY_KEEP] = 1.0 - lr * hp[H_WEIGHT_DECAY]
+    phase = PHASE_STEP
+    if hp[H_MAX_GRAD_NORM] > 0.0 and codes[C_SOLVER] != SOLVER_NONE:
+        phase = PHASE_NORM
+    set_phase(ctl, codes, phase, n_slices, codes[C_STEP_PARALLEL] != 0)
+
+
+@strict_kernel
+def _norm_done(ctl, sums, codes, hp, fit, n_slices):
+    """After the gradient's norm phase: clip as torch.nn.utils.clip_grad_norm_
+    does, g <- g * max_norm / (norm + 1e-6) when that factor is below 1, by
+    dividing the step's weight sum by it (g = (graw + alpha w) / sw_sum); the
+    chunks' gradients are summed into G[0] now, so the step sums no parts."""
+    sq = 0.0
+    for c in range(n_slices):
+        sq += sums[S_PARTIAL, c]
+    clip = hp[H_MAX_GRAD_NORM] / (np.sqrt(sq) + 1e-6)
+    if clip < 1.0:
+        fit[F_SW_SUM] = fit[F_SW_SUM] / clip
+    ctl[L_N_PARTS] = 1
     set_phase(ctl, codes, PHASE_STEP, n_slices, codes[C_STEP_PARALLEL] != 0)
 
 
@@ -398,6 +449,9 @@ def advance(theta, sums, order, layout, codes, hp, batch_size, fit, curve, mt_ke
     elif phase == PHASE_CHUNKS:
         _chunks_done(ctl, sums, codes, hp, fit, n_slices)
         return
+    elif phase == PHASE_NORM:
+        _norm_done(ctl, sums, codes, hp, fit, n_slices)
+        return
     elif phase >= PHASE_GATHER:  # layer phases: the next, or the batch's end
         if not _next_layer_phase(ctl, layout, codes, phase):
             _chunks_done(ctl, sums, codes, hp, fit, n_slices)
@@ -428,13 +482,20 @@ def advance(theta, sums, order, layout, codes, hp, batch_size, fit, curve, mt_ke
                 continue
             epoch = ctl[L_EPOCH]
             scoring = codes[C_SCORING]
+            fit[F_SEEN] += n  # the next epoch's dropout masks (dropout.py)
+            if scoring == SCORE_EXTERNAL:  # the caller scores, then end_epoch
+                fit[F_STATUS] = ST_SCORE_PENDING
+                nxt = _FINISHED
+                continue
             score = np.nan
             if validate:
-                score = validation_score(P_val, Y_val, sw_val, scoring)
-            fit[F_SEEN] += n  # the next epoch's dropout masks (dropout.py)
+                score = validation_score(
+                    P_val, Y_val, sw_val, scoring, codes[C_LOSS], hp[H_LOSS_PARAM]
+                )
             lr_next, improved, stop_now = end_epoch(
                 fit, curve, epoch, fit[F_ACCUM], n, score, hp[H_LR], diverged,
-                scoring, codes[C_SCHEDULE], codes[C_SOLVER] == SOLVER_ADAM,
+                codes[C_EARLY_STOP] != 0, codes[C_SCHEDULE],
+                codes[C_SOLVER] == SOLVER_ADAM,
             )  # fmt: skip
             if improved:
                 for k in range(theta.shape[0]):

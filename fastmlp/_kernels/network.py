@@ -50,7 +50,7 @@ from .activations import (
     activation_backward,
     bias_activation_forward,
 )
-from .epochs import F_STEP_LR, F_SW_SUM
+from .epochs import F_DECAY_KEEP, F_STEP_LR, F_SW_SUM
 from .extended import X_BACKWARD, X_PREDICT, X_TRAIN
 from .gemm import matmul_nn, matmul_nt, matmul_tn
 from .indirect import call_kernel
@@ -75,7 +75,9 @@ from .loop import (  # noqa: F401  (the codes are part of this module's API)
     C_ALWAYS_LAYERED,
     C_CHUNK_ROWS,
     C_DROPOUT_SEED,  # noqa: F401  (part of this module's API)
+    C_EARLY_STOP,
     C_LOSS,
+    C_LR_SHAPE,
     C_MODE,
     C_OUT,
     C_PARALLEL,
@@ -104,6 +106,7 @@ from .loop import (  # noqa: F401  (the codes are part of this module's API)
     PHASE_FORWARD,
     PHASE_GATHER,
     PHASE_LOSS,
+    PHASE_NORM,
     PHASE_PREDICT,
     PHASE_PROBE,
     PHASE_STEP,
@@ -114,7 +117,7 @@ from .loop import (  # noqa: F401  (the codes are part of this module's API)
     advance,
 )
 from .losses import loss_forward_backward
-from .optimizers import H_LOSS_PARAM, step_chunk
+from .optimizers import H_LOSS_PARAM, grad_sq_chunk, step_chunk
 from .reduce import column_sum
 from .sparse import (
     batch_input,
@@ -330,7 +333,8 @@ def run_task(
     the chunk forward only, its outputs to Y[order[row]]; PHASE_VALIDATE, the
     same with X_val, P_val, order_val (early stopping's validation outputs);
     PHASE_STEP, slice ``task`` of theta updated, its squared norm to
-    sums[S_PARTIAL, task].
+    sums[S_PARTIAL, task]; PHASE_NORM, slice ``task`` of the gradient's
+    squared norm to sums[S_PARTIAL, task] (gradient clipping).
 
     Every floating-point operation of training runs here, in this one compiled
     function, whichever thread calls it: that is what makes the weights
@@ -361,6 +365,12 @@ def run_task(
                 sums[S_PARTIAL, task] = step_chunk(
                     theta, opt, G, ctl[L_N_PARTS], task, layout[0, B_OFF],
                     codes[C_SOLVER], hp, fit[F_SW_SUM], fit[F_STEP_LR],
+                    fit[F_DECAY_KEEP],
+                )  # fmt: skip
+            elif phase == PHASE_NORM:  # slice ``task`` of the gradient's ||.||^2
+                sums[S_PARTIAL, task] = grad_sq_chunk(
+                    theta, G, ctl[L_N_PARTS], task, layout[0, B_OFF], hp,
+                    fit[F_SW_SUM],
                 )  # fmt: skip
             elif phase == PHASE_PREDICT or phase == PHASE_VALIDATE:
                 # rows order[start + r0:start + r1] forward, outputs to Y; or the

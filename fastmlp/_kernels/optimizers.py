@@ -39,7 +39,13 @@ SOLVER_SGD, SOLVER_ADAM, SOLVER_NONE = 0, 1, 2
 H_LR, H_MOMENTUM, H_NESTEROV, H_BETA_1, H_BETA_2, H_EPSILON, H_ALPHA = range(7)
 H_LOSS_PARAM = 7  # the loss's parameter (losses.py: huber's delta, the quantile)
 H_WEIGHT_DECAY = 8  # decoupled weight decay of the coefficients (0: none)
-N_HP = 9
+# The learning-rate shape (codes[loop.C_LR_SHAPE]): its steps in all (T) and
+# warm-up steps (W), see lr_factor; the gradient's norm bound (0: no clipping).
+H_TOTAL_STEPS, H_WARMUP_STEPS, H_MAX_GRAD_NORM = 9, 10, 11
+N_HP = 12
+
+# codes[loop.C_LR_SHAPE]: the learning rate's shape over a fit's steps
+SHAPE_CONSTANT, SHAPE_COSINE, SHAPE_LINEAR = 0, 1, 2
 
 
 def n_chunks(n_params):
@@ -104,6 +110,50 @@ def _decay_range(theta, graw, alpha, keep):
 
 
 @inline_kernel
+def lr_factor(shape, t, warm, total):
+    """s(t), the learning rate's factor at step t (0-based) of a fit of
+    ``total`` steps with ``warm`` warm-up steps: (t + 1) / W during the warm-up,
+    then 1 (SHAPE_CONSTANT), (1 + cos(pi f)) / 2 (SHAPE_COSINE) or 1 - f
+    (SHAPE_LINEAR) with f = (t - W) / (T - W), held at 1 from step T on (and
+    f = 0 when the warm-up is the whole fit)."""
+    if t < warm:
+        return (t + 1.0) / warm
+    span = total - warm
+    if shape == SHAPE_CONSTANT or span <= 0.0:
+        return 1.0
+    f = min((t - warm) / span, 1.0)
+    if shape == SHAPE_COSINE:
+        return (1.0 + np.cos(np.pi * f)) / 2.0
+    return 1.0 - f
+
+
+@inline_kernel
+def _grad_sq_range(theta, graw, alpha, sw_sum):
+    """Sum of g^2 over one slice, g = (graw + alpha * theta) / sw_sum as the
+    step computes it, squared in float64. Slices in, loop from 0 (_sgd_range)."""
+    T = theta.dtype.type
+    a, s = T(alpha), T(sw_sum)
+    sq = 0.0
+    for k in range(theta.shape[0]):
+        g = np.float64((graw[k] + a * theta[k]) / s)
+        sq += g * g
+    return sq
+
+
+@inline_kernel
+def grad_sq_chunk(theta, G, n_parts, c, n_coef, hp, sw_sum):
+    """Chunk c of the gradient's squared norm (for max_grad_norm): G[0] += G[1]
+    + ... + G[n_parts - 1] over the chunk (as step_chunk would; the step then
+    runs with one part), then the chunk's sum of squared gradient elements, the
+    coefficients' L2 term included."""
+    lo, mid, hi = _chunk_bounds(c, theta.shape[0], n_coef)
+    _sum_parts(G, n_parts, lo, hi)
+    graw = G[0]
+    sq = _grad_sq_range(theta[lo:mid], graw[lo:mid], hp[H_ALPHA], sw_sum)
+    return sq + _grad_sq_range(theta[mid:hi], graw[mid:hi], 0.0, sw_sum)
+
+
+@inline_kernel
 def _chunk_bounds(c, n_params, n_coef):
     """Chunk c split at n_coef into a penalised and an unpenalised range."""
     lo = c * CHUNK
@@ -123,7 +173,7 @@ def _sum_parts(G, n_parts, lo, hi):
 
 
 @inline_kernel
-def step_chunk(theta, opt, G, n_parts, c, n_coef, solver, hp, sw_sum, lr):
+def step_chunk(theta, opt, G, n_parts, c, n_coef, solver, hp, sw_sum, lr, keep):
     """Chunk c of one update: G[0] += G[1] + ... + G[n_parts - 1] over the chunk,
     then the solver's step on it. Returns the chunk's share of ||coefs||^2 after
     the update (0 for SOLVER_NONE, which only sums).
@@ -131,7 +181,10 @@ def step_chunk(theta, opt, G, n_parts, c, n_coef, solver, hp, sw_sum, lr):
     theta (n_params,); opt (2, n_params): SGD velocity in opt[0], Adam's m, v in
     opt[0], opt[1]; G (>= n_parts, n_params) raw gradient sums of the batch's
     row chunks; hp the H_* array; ``lr`` the step size of this update (Adam's
-    bias-corrected lr_t).
+    bias-corrected lr_t); ``keep`` the coefficients' decoupled weight decay
+    factor 1 - lr_t * weight_decay (1: none), with lr_t the scheduled learning
+    rate (not Adam's bias-corrected step size). Gradient clipping divides
+    ``sw_sum`` by the clipping factor (the loop's PHASE_NORM).
 
     Inlined (Numba IR) into its callers rather than a kernel of its own: as a
     kernel it existed twice once run_task was compiled, on its own and linked
@@ -147,7 +200,6 @@ def step_chunk(theta, opt, G, n_parts, c, n_coef, solver, hp, sw_sum, lr):
     alpha = hp[H_ALPHA]
     # decoupled weight decay of the coefficients, W <- (1 - lr wd) W before the
     # step, with the learning rate itself (not Adam's bias-corrected step size)
-    keep = 1.0 - hp[H_LR] * hp[H_WEIGHT_DECAY]
     if keep != 1.0:
         _decay_range(theta[lo:mid], graw[lo:mid], alpha, keep)
         alpha = 0.0  # the L2 term is in graw now
@@ -177,9 +229,10 @@ def optimizer_step(theta, opt, partial, G, n_parts, n_coef, solver, hp, sw_sum, 
     """A whole update, chunk after chunk (the serial composition of step_chunk
     that the training loop runs as parallel tasks); returns ||coefs||^2 after it."""
     nc = n_chunks_jit(theta.shape[0])
+    keep = 1.0 - hp[H_LR] * hp[H_WEIGHT_DECAY]
     for c in range(nc):
         partial[c] = step_chunk(
-            theta, opt, G, n_parts, c, n_coef, solver, hp, sw_sum, lr
+            theta, opt, G, n_parts, c, n_coef, solver, hp, sw_sum, lr, keep
         )
     total = 0.0
     for c in range(nc):
