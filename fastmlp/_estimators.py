@@ -14,7 +14,7 @@ from sklearn.base import (
     _fit_context,
     is_classifier,
 )
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.metrics import accuracy_score, check_scoring, r2_score
 from sklearn.neural_network._multilayer_perceptron import BaseMultilayerPerceptron
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
@@ -28,12 +28,20 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import (
     _check_sample_weight,
+    check_array,
+    check_consistent_length,
     check_is_fitted,
     column_or_1d,
     validate_data,
 )
 
 from . import _solver
+from ._callbacks import (
+    CallbackSupportMixin,
+    fit_task,
+    is_callback_attr,
+    partial_fit_task,
+)
 from ._kernels.activations import ACTIVATION_CODES, HIDDEN_ACTIVATIONS
 from ._kernels.epochs import SCORE_ACCURACY_ARGMAX, SCORE_ACCURACY_THRESHOLD, SCORE_R2
 from ._kernels.losses import LOSS_CODES
@@ -49,9 +57,10 @@ _WEIGHT_LISTS = ("coefs_", "intercepts_", "_best_coefs", "_best_intercepts")
 
 
 _PARAM_NAMES = {}  # class -> BaseEstimator._get_param_names()
+DOC_URL = "https://pypi.org/project/fastmlp/{version}/"
 
 
-class BaseMLP(BaseEstimator):
+class BaseMLP(CallbackSupportMixin, BaseEstimator):
     """Shared machinery of MLPClassifier and MLPRegressor. Not for direct use."""
 
     @classmethod
@@ -63,6 +72,17 @@ class BaseMLP(BaseEstimator):
         if names is None:
             names = _PARAM_NAMES[cls] = super()._get_param_names()
         return list(names)
+
+    # The HTML repr's "?" link: fastmlp's documentation (its README, as PyPI
+    # shows it for this version; pyproject's Documentation URL), not the page
+    # of scikit-learn's own MLP.
+    _doc_link_module = "fastmlp"
+    _doc_link_template = DOC_URL
+
+    def _doc_link_url_param_generator(self):
+        from . import __version__
+
+        return {"version": __version__}
 
     # scikit-learn's own constraints, so bad values fail with its exact wording.
     _parameter_constraints: dict = {
@@ -259,6 +279,17 @@ class BaseMLP(BaseEstimator):
                 "weight_decay is a step rule of 'sgd' and 'adam'; with 'lbfgs' "
                 "use alpha (the L2 penalty) instead."
             )
+        self._check_step_options()
+        X_val, y_val, sample_weight_val = validation
+        if X_val is None and (y_val is not None or sample_weight_val is not None):
+            raise ValueError("y_val and sample_weight_val need X_val.")
+        if X_val is not None and y_val is None:
+            raise ValueError("X_val needs y_val.")
+        if X_val is not None and self.solver == "lbfgs":
+            raise ValueError(
+                "A validation set (X_val, y_val) is scored after each epoch of "
+                "'sgd' or 'adam'; 'lbfgs' has no epochs."
+            )
         class_weight = getattr(self, "class_weight", None)
         if class_weight is not None and incremental and class_weight == "balanced":
             raise ValueError(
@@ -288,9 +319,13 @@ class BaseMLP(BaseEstimator):
         # (no copy is made when a scaling option is None).
         y = self._fit_target_scaling(y, sample_weight, first_pass)
         self._fit_input_scaling(X, sample_weight, first_pass)
+        X_given = X
         X = self._transform_input(X)
 
         self.n_outputs_ = y.shape[1]
+        val = None
+        if X_val is not None:
+            val = self._validation_set(X_val, y_val, sample_weight_val, X.dtype)
         layer_units = [X.shape[1]] + hidden_layer_sizes + [self.n_outputs_]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
@@ -310,8 +345,9 @@ class BaseMLP(BaseEstimator):
         with numba_threads(self.n_jobs):
             if self.solver in _STOCHASTIC_SOLVERS:
                 _solver.fit_stochastic(
-                    self, theta, layout, X, y, sample_weight, codes, incremental
-                )
+                    self, theta, layout, X, y, sample_weight, codes, incremental,
+                    val, self._scorer(val is not None), (X_given, raw_y),
+                )  # fmt: skip
             else:
                 _solver.fit_lbfgs(self, theta, layout, X, y, sample_weight, codes)
 
@@ -319,6 +355,58 @@ class BaseMLP(BaseEstimator):
         if not all(np.isfinite(w).all() for w in weights):
             raise ValueError(_solver.DIVERGED_MESSAGE)
         return self
+
+    def _check_step_options(self):
+        """lr_schedule, warmup and max_grad_norm: step rules of sgd and adam,
+        the schedules on a constant base learning rate."""
+        shaped = self.lr_schedule is not None or self.warmup is not None
+        if self.solver == "lbfgs" and (shaped or self.max_grad_norm is not None):
+            raise ValueError(
+                "lr_schedule, warmup and max_grad_norm are step rules of 'sgd' "
+                "and 'adam'; 'lbfgs' takes none of them."
+            )
+        if shaped and self.learning_rate != "constant":
+            raise ValueError(
+                "lr_schedule and warmup shape a constant learning rate: with "
+                f"learning_rate={self.learning_rate!r} the two schedules would "
+                "compound. Use learning_rate='constant'."
+            )
+
+    def _validation_set(self, X_val, y_val, sample_weight_val, dtype):
+        """(X_val, Y_val, sample weights, X_val as given, y_val as given): the
+        validation set in the network's space (input scaling applied, labels
+        binarized or targets scaled), checked as X and y are."""
+        X_given = validate_data(
+            self, X_val, accept_sparse=["csr", "csc"], dtype=dtype, reset=False
+        )
+        y_given = np.asarray(y_val)
+        check_consistent_length(X_given, y_given)
+        Y_val = self._validation_targets(y_given)
+        if Y_val.ndim == 1:
+            Y_val = Y_val.reshape((-1, 1))
+        if Y_val.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y_val has {Y_val.shape[1]} outputs but y has {self.n_outputs_}."
+            )
+        sw = None
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is not None:  # weighted as the training rows are
+            sw = compute_sample_weight(class_weight, y_given)
+        if sample_weight_val is not None:
+            given = _check_sample_weight(sample_weight_val, X_given, dtype=np.float64)
+            sw = given if sw is None else sw * given
+        if sw is not None:
+            sw = _check_sample_weight(sw, X_given)
+        return self._transform_input(X_given), Y_val, sw, X_given, y_given
+
+    def _scorer(self, validating):
+        """The validation score: None for the compiled ones (scoring None or
+        'loss', or nothing validated), else scikit-learn's scorer."""
+        if self.scoring is None or self.scoring == "loss":
+            return None
+        if not validating and not self.early_stopping:
+            return None
+        return check_scoring(self, scoring=self.scoring)
 
     @contextmanager
     def _rollback_on_error(self):
@@ -334,17 +422,22 @@ class BaseMLP(BaseEstimator):
         replaces them, never writes into them); everything else is deep-copied:
         per call, a copy of the optimizer moments (2 x n_params), measured at
         1.5 ms for a 784-1000-10 network, against 36 ms for its partial_fit on
-        200 rows."""
+        200 rows. Callback bookkeeping (_callbacks.is_callback_attr) is left as
+        it is: the callbacks themselves, and the context scikit-learn tears down
+        after a failed call."""
         params = set(self._get_param_names())
         saved = {
             k: v if k in params else list(v) if k in _WEIGHT_LISTS else copy.deepcopy(v)
             for k, v in self.__dict__.items()
+            if not is_callback_attr(k)
         }
         try:
             yield
         except BaseException:
+            kept = {k: v for k, v in self.__dict__.items() if is_callback_attr(k)}
             self.__dict__.clear()
             self.__dict__.update(saved)
+            self.__dict__.update(kept)
             raise
 
     def _initialize(self, y, layer_units, dtype, hidden_activations):
@@ -429,7 +522,7 @@ class BaseMLP(BaseEstimator):
         self : object
             Returns a trained MLP model.
         """
-        with self._rollback_on_error():
+        with self._rollback_on_error(), fit_task(self, X, y, sample_weight):
             return self._fit(
                 X, y, sample_weight=sample_weight, incremental=False,
                 validation=(X_val, y_val, sample_weight_val),
@@ -656,20 +749,51 @@ _COMMON_PARAMS_DOC = """
         epoch, the row and the unit, so fits are reproducible and bit-identical
         for any ``n_jobs``. None (or 0.0) trains exactly scikit-learn's model;
         'lbfgs' with dropout raises a ValueError.
-    weight_decay : float >= 0, default=None
-        Decoupled weight decay of the coefficients (not the intercepts), for
-        'sgd' and 'adam' (fastmlp only): before each step ``W <- W -
-        learning_rate * weight_decay * W``, then the solver's step with the
-        batch's gradient (with 'adam' this is AdamW, keeping scikit-learn's
-        Adam formula and epsilon placement). Independent of ``alpha``, the L2
-        penalty in the loss. None (or 0.0) trains exactly scikit-learn's
-        model; 'lbfgs' with a weight decay raises a ValueError.
-
         Sparse X is scaled without densifying, which needs offset 0: 'minmax'
         scales each column by its maximum and requires every stored value to
         be >= 0 (then it is the dense 'minmax' whenever the column's minimum
         is 0, e.g. it has an implicit zero). 'standard', or 'minmax' on negative
         values, would have to centre the columns and raises a ValueError.
+    weight_decay : float >= 0, default=None
+        Decoupled weight decay of the coefficients (not the intercepts), for
+        'sgd' and 'adam' (fastmlp only): before each step ``W <- W - lr_t *
+        weight_decay * W`` (lr_t the step's learning rate, see
+        ``lr_schedule``), then the solver's step with the batch's gradient
+        (with 'adam' this is AdamW, keeping scikit-learn's Adam formula and
+        epsilon placement). Independent of ``alpha``, the L2 penalty in the
+        loss. None (or 0.0) trains exactly scikit-learn's model; 'lbfgs' with a
+        weight decay raises a ValueError.
+    lr_schedule : {'cosine', 'linear'} or None, default=None
+        The learning rate's shape over the fit's steps, for 'sgd' and 'adam'
+        (fastmlp only): step t (0 at the first step of each ``fit``;
+        ``partial_fit`` continues it) uses ``lr_t = learning_rate_init *
+        s(t)`` with T = ``max_iter`` x steps per epoch (of a ``partial_fit``
+        call: its batches) and W = round(``warmup`` x T) warm-up steps: s =
+        (t + 1) / W for t < W, then 'cosine' s = (1 + cos(pi f)) / 2 or
+        'linear' s = 1 - f, with f = (t - W) / (T - W) (held at 1 past T). With
+        'adam' lr_t replaces ``learning_rate_init`` in scikit-learn's
+        bias-corrected step. Needs ``learning_rate='constant'``.
+    warmup : float in [0, 1), default=None
+        The share of the T steps over which the learning rate rises linearly
+        to ``learning_rate_init`` (see ``lr_schedule``; without one it then
+        stays there).
+    max_grad_norm : float > 0, default=None
+        Clip each batch's gradient (every coefficient and intercept, the
+        ``alpha`` term included) to this global L2 norm before the step, as
+        ``torch.nn.utils.clip_grad_norm_`` does: multiplied by
+        ``max_grad_norm / (norm + 1e-6)`` when that is below 1 (fastmlp only;
+        'sgd' and 'adam').
+    scoring : str, callable, 'loss' or None, default=None
+        The validation score (fastmlp only), of early stopping's held-out
+        rows or of the validation set given to ``fit`` (``X_val``, ``y_val``):
+        None is scikit-learn's (accuracy, R^2); 'loss' the negated mean loss of
+        the training objective without the ``alpha`` term (higher is better, as
+        HistGradientBoosting's), computed in the compiled loop like None; a
+        str or callable is a scorer of :func:`sklearn.metrics.get_scorer`
+        (``scorer(estimator, X_val, y_val)``), called after each epoch with
+        the model of that epoch (the epochs then run one per compiled call).
+        ``validation_scores_``, ``best_validation_score_`` and the weights
+        early stopping restores follow it.
 """
 
 
@@ -701,7 +825,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     best_loss_ : float or None
     loss_curve_ : list of float
     validation_scores_ : list of float or None
+        The validation score (``scoring``) after each epoch, with
+        ``early_stopping`` or a validation set given to ``fit``; else None.
     best_validation_score_ : float or None
+        Their best (the restored weights' with ``early_stopping``).
     t_ : int
         Training samples seen, cumulative over fits.
     coefs_ : list of ndarray of shape (fan_in, fan_out)
@@ -848,6 +975,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         # Y is bool: it keeps float32 X from being upcast when Y is cast to X's dtype.
         return X, Y
 
+    def _validation_targets(self, y_val):
+        """y_val binarized as y is (ValueError for labels not in classes_)."""
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        unseen = np.setdiff1d(unique_labels(y_val), self.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"y_val has labels not in y: {unseen}; the classes are {self.classes_}."
+            )
+        return transform_labels(self._label_binarizer, y_val)
+
     def _validation_scoring(self):
         """The compiled early-stopping score (epochs.SCORE_*): accuracy of the
         labels decoded as LabelBinarizer decodes them."""
@@ -902,7 +1040,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         -------
         self : object
         """
-        with self._rollback_on_error():
+        with self._rollback_on_error(), partial_fit_task(self, X, y, sample_weight):
             if _check_partial_fit_first_call(self, classes):
                 self._label_binarizer = LabelBinarizer()
                 if type_of_target(y).startswith("multilabel"):
@@ -1168,6 +1306,16 @@ default='squared_error'
             X, y, sample_weight=sample_weight, score_function=r2_score
         )
 
+    def _validation_targets(self, y_val):
+        """y_val as the network is trained on y (target scaling applied)."""
+        Y = check_array(y_val, ensure_2d=False, dtype=(np.float64, np.float32))
+        if Y.ndim == 2 and Y.shape[1] == 1:
+            Y = column_or_1d(Y, warn=True)
+        if not hasattr(self, "target_scale_"):
+            return Y
+        Y = Y.reshape((Y.shape[0], -1))
+        return apply_scaling(Y, self.target_offset_, self.target_scale_)
+
     def _validation_scoring(self):
         """The compiled early-stopping score (epochs.SCORE_*): R^2."""
         return SCORE_R2
@@ -1202,5 +1350,5 @@ default='squared_error'
         -------
         self : object
         """
-        with self._rollback_on_error():
+        with self._rollback_on_error(), partial_fit_task(self, X, y, sample_weight):
             return self._fit(X, y, sample_weight=sample_weight, incremental=True)

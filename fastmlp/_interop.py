@@ -51,6 +51,10 @@ _FASTMLP_ONLY_PARAMS = (
     "huber_delta",
     "quantile",
     "weight_decay",
+    "lr_schedule",
+    "warmup",
+    "max_grad_norm",
+    "scoring",
 )
 # fastmlp's regression losses all have the identity output, as squared_error
 _IDENTITY_OUTPUT_LOSSES = ("absolute_error", "huber", "quantile")

@@ -25,6 +25,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.optimize import _check_optimize_result
 
+from ._callbacks import hooks_of
 from ._kernels import epochs as E
 from ._kernels import gemm, optimizers, team
 from ._kernels.indirect import kernel_address
@@ -32,6 +33,8 @@ from ._kernels.jacobian import input_jacobian, jacobian_block
 from ._kernels.network import (
     C_ALWAYS_LAYERED,
     C_CHUNK_ROWS,
+    C_EARLY_STOP,
+    C_LR_SHAPE,
     C_MODE,
     C_OUT,
     C_PARALLEL,
@@ -56,10 +59,16 @@ from ._kernels.optimizers import (
     H_EPSILON,
     H_LOSS_PARAM,
     H_LR,
+    H_MAX_GRAD_NORM,
     H_MOMENTUM,
     H_NESTEROV,
+    H_TOTAL_STEPS,
+    H_WARMUP_STEPS,
     H_WEIGHT_DECAY,
     N_HP,
+    SHAPE_CONSTANT,
+    SHAPE_COSINE,
+    SHAPE_LINEAR,
     SOLVER_ADAM,
     SOLVER_NONE,
     SOLVER_SGD,
@@ -366,6 +375,7 @@ class OptimizerState:
         self.lr_schedule = est.learning_rate  # for to_sklearn's optimizer
         self.power_t = est.power_t
         self.t = 0
+        self.steps = 0  # steps taken (the learning rate's shape, lr_schedule)
         self.moments = np.zeros((2, n_params), dtype=dtype)
 
 
@@ -418,7 +428,21 @@ def hyperparameters(est):
     hp[H_ALPHA] = est.alpha
     hp[H_LOSS_PARAM] = est._loss_param()
     hp[H_WEIGHT_DECAY] = est.weight_decay or 0.0
+    hp[H_MAX_GRAD_NORM] = est.max_grad_norm or 0.0
     return hp
+
+
+_SHAPES = {None: SHAPE_CONSTANT, "cosine": SHAPE_COSINE, "linear": SHAPE_LINEAR}
+
+
+def lr_shape(est, hp, steps_per_epoch):
+    """The learning rate's shape (codes[C_LR_SHAPE]) with its steps in all,
+    T = max_iter x steps per epoch (of a partial_fit call: its batches), and
+    warm-up steps W = round(warmup x T), into hp (optimizers.lr_factor)."""
+    total = est.max_iter * steps_per_epoch
+    hp[H_TOTAL_STEPS] = total
+    hp[H_WARMUP_STEPS] = round((est.warmup or 0.0) * total)
+    return _SHAPES[est.lr_schedule]
 
 
 DIVERGED_MESSAGE = (
@@ -466,7 +490,8 @@ def deferred_interrupt():
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
+def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental,
+                   val=None, scorer=None, given=None):  # fmt: skip
     """Train ``theta`` in place with sgd/adam; sets the estimator's bookkeeping
     attributes exactly as scikit-learn's ``_fit_stochastic`` does.
 
@@ -474,7 +499,15 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
     is an array of that dtype or None. The epochs and their bookkeeping run in
     compiled calls of several epochs (train_epochs, epochs.py); after each call
     the epochs it ran are replayed into the estimator's attributes, the
-    progress lines and the messages, in scikit-learn's order."""
+    progress lines and the messages, in scikit-learn's order.
+
+    ``val``: a given validation set (X_val, Y_val, sample weights, X_val and
+    y_val as given; BaseMLP._validation_set), scored after each epoch, and
+    early stopping's instead of a split. ``scorer``: scikit-learn's scorer of
+    the validation set (scoring a str or callable; None: compiled scores);
+    it scores the estimator, with theta's weights, on the data as given, so
+    the fit runs one epoch per compiled call; ``given`` is (X, y) as given,
+    which early stopping's split then also splits."""
     dtype = theta.dtype
     if not incremental or not hasattr(est, "_optimizer"):
         est._optimizer = OptimizerState(est.solver, layout.n_params, dtype, est)
@@ -484,27 +517,26 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
         raise ValueError("partial_fit does not support early_stopping=True")
     early_stopping = est.early_stopping
     rs = est._random_state
-    if early_stopping:
+    validating = early_stopping or val is not None
+    scored_given = None  # (X_val, y_val, weights) as given, for ``scorer``
+    if early_stopping and val is None:
         should_stratify = is_classifier(est) and est.n_outputs_ == 1
         stratify = Y if should_stratify else None
-        if sample_weight is None:
-            X_train, X_val, Y_train, Y_val = train_test_split(
-                X,
-                Y,
-                random_state=rs,
-                test_size=est.validation_fraction,
-                stratify=stratify,
-            )
-            sw_train = sw_val = None
-        else:
-            X_train, X_val, Y_train, Y_val, sw_train, sw_val = train_test_split(
-                X,
-                Y,
-                sample_weight,
-                random_state=rs,
-                test_size=est.validation_fraction,
-                stratify=stratify,
-            )
+        arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+        if scorer is not None:  # the same split (drawn from n and stratify)
+            arrays += list(given)
+        parts = train_test_split(
+            *arrays,
+            random_state=rs,
+            test_size=est.validation_fraction,
+            stratify=stratify,
+        )
+        X_train, X_val, Y_train, Y_val = parts[:4]
+        sw_train = sw_val = None
+        if sample_weight is not None:
+            sw_train, sw_val = parts[4:6]
+        if scorer is not None:
+            scored_given = (parts[-3], parts[-1], sw_val)
         if X_val.shape[0] < 2:
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' "
@@ -512,6 +544,12 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
             )
     else:
         X_train, Y_train, sw_train = X, Y, sample_weight
+        if val is not None:
+            X_val, Y_val, sw_val = val[:3]
+            scored_given = (val[3], val[4], sw_val)
+    if validating and est.validation_scores_ is None:  # a given set's scores
+        est.validation_scores_ = []
+        est.best_validation_score_ = -np.inf
 
     n_samples = X_train.shape[0]
     order = np.arange(n_samples, dtype=np.int64)
@@ -531,24 +569,29 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
 
     X_train = kernel_input(X_train, dtype)
     Y_train, sw = kernel_targets(Y_train, sw_train, dtype)
-    if early_stopping:
+    if validating:
         Y_val, sw_val = kernel_targets(Y_val, sw_val, dtype)
-        best = layout.pack(est._best_coefs, est._best_intercepts, dtype)
+        if early_stopping:
+            best = layout.pack(est._best_coefs, est._best_intercepts, dtype)
+        else:
+            best = np.zeros(0, dtype=dtype)
         validation = (best, kernel_input(X_val, dtype), Y_val, sw_val,
                       np.empty_like(Y_val), np.arange(Y_val.shape[0]))  # fmt: skip
     else:
         validation = no_validation(X_train, Y_train, sw, order)
 
     ws = Workspace.for_batches(layout, batch_size, X, Y.shape[1], dtype)
-    codes = training_codes(codes, est, layout, ws, early_stopping)
+    codes = training_codes(codes, est, layout, ws, validating, scorer is not None)
     hp = hyperparameters(est)
     hp[H_LR] = opt.learning_rate
+    codes[C_LR_SHAPE] = lr_shape(est, hp, -(-n_samples // batch_size))
     fit = np.zeros(E.N_FIT)
     fit[E.F_T] = opt.t
+    fit[E.F_STEPS] = opt.steps
     fit[E.F_SQNORM] = -1.0  # computed on the first call
     fit[E.F_MAX_ITER] = est.max_iter
     fit[E.F_BEST_LOSS] = np.nan if early_stopping else est.best_loss_
-    fit[E.F_BEST_SCORE] = est.best_validation_score_ if early_stopping else np.nan
+    fit[E.F_BEST_SCORE] = est.best_validation_score_ if validating else np.nan
     fit[E.F_NO_IMPROVE] = est._no_improvement_count
     fit[E.F_TOL] = est.tol
     fit[E.F_N_ITER_NO_CHANGE] = est.n_iter_no_change
@@ -570,8 +613,10 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
         est.n_iter_ = 0
         block = 1
         status = E.ST_RUNNING
+        hooks = hooks_of(est)  # scikit-learn's callbacks (_callbacks.py), or no-ops
         while status == E.ST_RUNNING and not interrupt.requested:
             block = min(block, est.max_iter - est.n_iter_, curve.shape[0])
+            block = min(block, hooks.max_block)  # callbacks: one epoch per call
             fit[E.F_EPOCHS] = block
             if codes[C_SCHEDULE] == E.LR_INVSCALING:  # scikit-learn's arithmetic
                 for e in range(block):
@@ -579,6 +624,7 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
                     curve[e, E.C_LR] = (
                         est.learning_rate_init / (t_end + 1) ** est.power_t
                     )
+            hooks.epoch_begin(theta, layout)
             start = time.perf_counter()
             run_epochs(
                 theta, opt.moments, ws.buffers, X_train, Y_train, sw, order,
@@ -593,19 +639,27 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
                 # weights went non-finite; the estimator restores its previous
                 # state (BaseMLP._fit).
                 raise ValueError(DIVERGED_MESSAGE)
+            if status == E.ST_SCORE_PENDING or (scorer and fit[E.F_DONE] > 0):
+                status = _score_epoch(
+                    est, scorer, scored_given, theta, layout, fit, curve, hp, codes,
+                    validation[0], n_samples,
+                )  # fmt: skip
             done = int(fit[E.F_DONE])
-            _replay(est, curve[:done], n_samples, early_stopping, progress)
+            _replay(est, curve[:done], n_samples, validating, progress)
             opt.t = int(fit[E.F_T])
+            opt.steps = int(fit[E.F_STEPS])
             opt.learning_rate = float(hp[H_LR])
-            if done:  # next call: about BLOCK_SECONDS at this call's pace
+            if done and scorer is None:  # next: about BLOCK_SECONDS at this pace
                 block = int(BLOCK_SECONDS * done / max(elapsed, 1e-9))
                 block = max(1, min(MAX_BLOCK_EPOCHS, block))
+            if hooks.epoch_end(theta, layout):  # a callback asks to stop here
+                break
             if incremental:
                 break
         est._no_improvement_count = int(fit[E.F_NO_IMPROVE])
-        if early_stopping:
+        if validating:
             est.best_validation_score_ = float(fit[E.F_BEST_SCORE])
-        elif fit[E.F_BEST_LOSS] != est.best_loss_:
+        if not early_stopping and fit[E.F_BEST_LOSS] != est.best_loss_:
             est.best_loss_ = np.float64(fit[E.F_BEST_LOSS])
         if status == E.ST_DIVERGED:
             # With early stopping scikit-learn trains on with non-finite
@@ -638,11 +692,44 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental):
         est._set_weights(theta, layout)
 
 
-def _replay(est, curve, n_samples, early_stopping, progress):
+def _score_epoch(est, scorer, scored, theta, layout, fit, curve, hp, codes, best,
+                 n_samples):  # fmt: skip
+    """The validation score of a call's one epoch by scikit-learn's ``scorer``
+    of the estimator with theta's weights on ``scored`` (X_val, y_val, sample
+    weights as given), into curve[0]. With early stopping the kernel left the
+    epoch's bookkeeping (epochs.end_epoch) to this function (ST_SCORE_PENDING):
+    it runs it, keeping the best weights in ``best``; else the kernel's counter
+    watched the training loss and the score is only recorded. Returns the
+    call's status."""
+    X_val, y_val, sw_val = scored
+    est._set_weights(theta, layout)
+    if sw_val is None:
+        score = float(scorer(est, X_val, y_val))
+    else:
+        score = float(scorer(est, X_val, y_val, sample_weight=sw_val))
+    if int(fit[E.F_STATUS]) != E.ST_SCORE_PENDING:
+        curve[0, E.C_SCORE] = score
+        if score > fit[E.F_BEST_SCORE]:
+            fit[E.F_BEST_SCORE] = score
+        return int(fit[E.F_STATUS])
+    fit[E.F_STATUS] = E.ST_RUNNING
+    adam = int(codes[C_SOLVER]) == SOLVER_ADAM
+    lr_next, improved, stop = E.end_epoch(
+        fit, curve, 0, fit[E.F_ACCUM], n_samples, score, hp[H_LR], False, True,
+        int(codes[C_SCHEDULE]), adam,
+    )  # fmt: skip
+    if improved:
+        best[:] = theta
+    hp[H_LR] = lr_next
+    fit[E.F_DONE] = 1.0
+    return int(fit[E.F_STATUS])
+
+
+def _replay(est, curve, n_samples, validating, progress):
     """The epochs of one train_epochs call (rows of ``curve``) into the
     estimator's attributes and the progress lines, as scikit-learn's loop
-    records each epoch."""
-    if not progress.verbose and not early_stopping:  # nothing to print
+    records each epoch (``validating``: with validation scores)."""
+    if not progress.verbose and not validating:  # nothing to print
         losses = list(curve[:, E.C_LOSS])  # np.float64 items, as scikit-learn's
         if losses:
             est.n_iter_ += len(losses)
@@ -656,22 +743,24 @@ def _replay(est, curve, n_samples, early_stopping, progress):
         est.t_ += n_samples
         est.loss_curve_.append(est.loss_)
         progress.epoch(est.n_iter_, est.loss_)
-        if early_stopping:
+        if validating:
             est.validation_scores_.append(float(score))
             progress.validation(est.validation_scores_[-1])
         if event == E.EV_STOP:
-            progress.say(_stop_message(est, early_stopping) + " Stopping.")
+            progress.say(_stop_message(est, est.early_stopping) + " Stopping.")
         elif event == E.EV_STOP_LR_TOO_SMALL:
-            msg = _stop_message(est, early_stopping)
+            msg = _stop_message(est, est.early_stopping)
             progress.say(msg + " Learning rate too small. Stopping.")
         elif event == E.EV_LR_REDUCED:
-            msg = _stop_message(est, early_stopping)
+            msg = _stop_message(est, est.early_stopping)
             progress.say(msg + " Setting learning rate to %f" % lr)
 
 
-def training_codes(codes, est, layout, ws, early_stopping):
-    """The kernel codes of a stochastic fit: solver, schedule, scoring, shuffle,
-    and how the batch runs (chunk rows; which phases run in parallel)."""
+def training_codes(codes, est, layout, ws, validating, external=False):
+    """The kernel codes of a stochastic fit: solver, schedule, scoring (a
+    validation set's score, ``validating``; ``external``: a scorer's, computed
+    between calls), shuffle, and how the batch runs (chunk rows; which phases
+    run in parallel)."""
     codes = codes.copy()
     parallel_ok = parallel_allowed()
     # A split batch's chunks run in parallel (a single chunk never opens a region).
@@ -694,9 +783,17 @@ def training_codes(codes, est, layout, ws, early_stopping):
         codes[C_SCHEDULE] = schedule.get(est.learning_rate, E.LR_CONSTANT)
     else:
         codes[C_SCHEDULE] = E.LR_CONSTANT
-    codes[C_SCORING] = est._validation_scoring() if early_stopping else (
-        E.SCORE_TRAINING_LOSS
-    )  # fmt: skip
+    codes[C_EARLY_STOP] = int(bool(est.early_stopping))
+    if not validating:
+        codes[C_SCORING] = E.SCORE_TRAINING_LOSS
+    elif external:  # early stopping's bookkeeping waits for the scorer
+        codes[C_SCORING] = E.SCORE_EXTERNAL if est.early_stopping else (
+            E.SCORE_TRAINING_LOSS
+        )  # fmt: skip
+    elif est.scoring == "loss":
+        codes[C_SCORING] = E.SCORE_LOSS
+    else:
+        codes[C_SCORING] = est._validation_scoring()
     codes[C_SHUFFLE] = int(bool(est.shuffle))
     return codes
 
@@ -784,10 +881,16 @@ def fit_lbfgs(est, theta, layout, X, Y, sample_weight, codes):
     options = {"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol}
     if tuple(int(p) for p in scipy.__version__.split(".")[:2]) < (1, 15):
         options["iprint"] = iprint
+    hooks = hooks_of(est)  # scikit-learn's callbacks (_callbacks.py), or no-ops
     opt_res = scipy.optimize.minimize(
-        loss_grad, theta, method="L-BFGS-B", jac=True, options=options
-    )
-    est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
+        loss_grad, theta, method="L-BFGS-B", jac=True, options=options,
+        callback=hooks.lbfgs_callback(theta, layout),  # None without callbacks
+    )  # fmt: skip
+    hooks.lbfgs_close()
+    if hooks.stopped:  # a callback's request, not a failure to converge
+        est.n_iter_ = min(opt_res.nit, est.max_iter)
+    else:
+        est.n_iter_ = _check_optimize_result("lbfgs", opt_res, est.max_iter)
     est.loss_ = opt_res.fun
     theta[:] = opt_res.x
     est._set_weights(theta, layout)
