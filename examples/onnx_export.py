@@ -1,8 +1,7 @@
-"""Export a fastmlp model to ONNX through scikit-learn's converter.
+"""Export a fastmlp model to ONNX with skl2onnx, and run it with onnxruntime.
 
-skl2onnx knows scikit-learn's classes, not fastmlp's, so the fitted model goes
-through ``to_sklearn()`` (same weights; ``input_scaling`` folded into the first
-layer), is converted with ``skl2onnx.to_onnx``, and is run by onnxruntime, whose
+fastmlp registers its converters with skl2onnx, so ``skl2onnx.to_onnx`` takes the
+fitted model itself (its ``input_scaling`` included); onnxruntime's
 probabilities are checked against fastmlp's.
 
 Needs the optional extra: ``pip install 'fastmlp[onnx]'`` (skl2onnx, onnxruntime);
@@ -45,7 +44,7 @@ def main(scale=1.0, path=None):
         est.fit(X_train, y_train)
 
     onx = to_onnx(
-        est.to_sklearn(),
+        est,
         X_train[:1],
         options={"zipmap": False},  # probabilities as one array
         target_opset=17,

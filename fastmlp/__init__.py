@@ -5,8 +5,13 @@ a few milliseconds; ``from fastmlp import MLPClassifier`` then imports
 scikit-learn, SciPy and Numba, most of it scikit-learn's own import time.
 """
 
+from ._onnx import watch as _watch_skl2onnx
+
 __version__ = "0.1.0.dev0"
 __all__ = ["MLPClassifier", "MLPRegressor", "from_sklearn", "__version__"]
+
+# skl2onnx.to_onnx converts fastmlp's estimators once skl2onnx is imported
+_watch_skl2onnx()
 
 
 def __getattr__(name):
