@@ -587,7 +587,7 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental,
     codes[C_LR_SHAPE] = lr_shape(est, hp, -(-n_samples // batch_size))
     fit = np.zeros(E.N_FIT)
     fit[E.F_T] = opt.t
-    fit[E.F_STEPS] = opt.steps
+    fit[E.F_STEPS] = getattr(opt, "steps", 0)  # (0 in a model pickled before it)
     fit[E.F_SQNORM] = -1.0  # computed on the first call
     fit[E.F_MAX_ITER] = est.max_iter
     fit[E.F_BEST_LOSS] = np.nan if early_stopping else est.best_loss_

@@ -41,6 +41,7 @@ def test_every_example_is_tested():
         "onnx_export",
         "imbalanced",
         "quantile_regression",
+        "training_control",
     }
     for name in scripts:
         module = load(name)
@@ -191,3 +192,33 @@ def test_quantile_regression_interval(tmp_path, capsys):
     assert widths[0] < widths[1] < widths[2]
     true_width = 2 * norm.ppf(0.95) * (0.2 + 0.25 * X_test[:, 0])
     assert np.mean(pred[0.95] - pred[0.05]) == pytest.approx(true_width.mean(), rel=0.3)
+
+
+def test_training_control(tmp_path, capsys):
+    """Both models stop on the given validation set's log-loss: the restored
+    model's sklearn.metrics.log_loss is best_validation_score_ (negated); the
+    plotted learning rates follow the documented schedule (the warm-up ends at
+    learning_rate_init; the cosine then falls)."""
+    from sklearn.metrics import log_loss
+
+    out = tmp_path / "control.png"
+    results = load("training_control").main(scale=0.25, plot_path=out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| model | epochs |" in capsys.readouterr().out
+    X_val, y_val = results["validation"]
+    has_bar = importlib.util.find_spec("rich") is not None and hasattr(
+        results["models"]["Adam, constant rate"], "set_callbacks"
+    )
+    for est in results["models"].values():
+        # scikit-learn's ProgressBar where there is one (>= 1.9, rich)
+        assert hasattr(est, "_skl_callbacks") == has_bar
+        assert len(est.validation_scores_) == est.n_iter_
+        got = -log_loss(y_val, est.predict_proba(X_val))
+        assert got == pytest.approx(est.best_validation_score_, rel=1e-9)
+        assert est.best_validation_score_ == max(est.validation_scores_)
+    shaped = results["models"]["AdamW + cosine + warm-up + clipping"]
+    rates = load("training_control").learning_rates(shaped, results["n_train"])
+    peak = int(np.argmax(rates))
+    assert rates[peak] <= shaped.learning_rate_init
+    assert all(a < b for a, b in zip(rates[:peak], rates[1 : peak + 1]))
+    assert all(a > b for a, b in zip(rates[peak:-1], rates[peak + 1 :]))

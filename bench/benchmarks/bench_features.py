@@ -1,6 +1,7 @@
-"""fastmlp's model features beyond scikit-learn (issue 14) on W1 and W2: the
-fit time with each added to the workload's parameters (bench/features.py prints
-the same as ratios to the default)."""
+"""fastmlp's model features beyond scikit-learn (issue 14) and its training
+controls (issue 15) on W1 and W2: the fit time with each added to the
+workload's parameters (bench/features.py prints the same as ratios to the
+default)."""
 
 from .common import SCALE, WORKLOADS, estimator, quiet_fit
 
@@ -14,6 +15,9 @@ VARIANTS = {
     "class_weight": {"class_weight": "balanced"},
     "huber": {"loss": "huber"},
     "quantile": {"loss": "quantile", "quantile": 0.9},
+    "adamw": {"weight_decay": 0.01},
+    "cosine_warmup": {"lr_schedule": "cosine", "warmup": 0.1},
+    "clip": {"max_grad_norm": 1.0},
 }
 CLASSIFIER_ONLY = {"class_weight"}
 REGRESSOR_ONLY = {"huber", "quantile", "per_layer"}
