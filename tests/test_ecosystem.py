@@ -86,6 +86,10 @@ def test_get_set_params_and_clone_round_trip():
         "huber_delta",
         "quantile",
         "weight_decay",
+        "lr_schedule",
+        "warmup",
+        "max_grad_norm",
+        "scoring",
     }  # fastmlp's additions (fmt: skip)
     assert set(params) == set(SkRegressor().get_params()) | extra
     est.set_params(alpha=0.25)
