@@ -376,12 +376,14 @@ def _chunks_done(ctl, sums, codes, hp, fit, n_slices):
     set_phase(ctl, codes, phase, n_slices, codes[C_STEP_PARALLEL] != 0)
 
 
-@strict_kernel
+@inline_kernel
 def _norm_done(ctl, sums, codes, hp, fit, n_slices):
     """After the gradient's norm phase: clip as torch.nn.utils.clip_grad_norm_
     does, g <- g * max_norm / (norm + 1e-6) when that factor is below 1, by
     dividing the step's weight sum by it (g = (graw + alpha w) / sw_sum); the
-    chunks' gradients are summed into G[0] now, so the step sums no parts."""
+    chunks' gradients are summed into G[0] now, so the step sums no parts.
+    Inlined into advance (strict, as it): a kernel of its own is a compile of
+    its own on every first fit (0.2 s), clipping or not."""
     sq = 0.0
     for c in range(n_slices):
         sq += sums[S_PARTIAL, c]

@@ -117,7 +117,7 @@ from .loop import (  # noqa: F401  (the codes are part of this module's API)
     advance,
 )
 from .losses import loss_forward_backward
-from .optimizers import H_LOSS_PARAM, grad_sq_chunk, step_chunk
+from .optimizers import H_LOSS_PARAM, SOLVER_NORM, step_chunk
 from .reduce import column_sum
 from .sparse import (
     batch_input,
@@ -360,17 +360,13 @@ def run_task(
         for task in range(first, end):
             r0 = task * chunk_rows
             r1 = min(r0 + chunk_rows, nb)
-            if phase == PHASE_STEP:
-                # slice ``task`` of theta (optimizers.step_chunk); its ||.||^2
+            if phase == PHASE_STEP or phase == PHASE_NORM:
+                # slice ``task`` of theta (optimizers.step_chunk); its ||.||^2;
+                # or of the gradient's ||.||^2 (clipping): one call site
+                solver = codes[C_SOLVER] if phase == PHASE_STEP else SOLVER_NORM
                 sums[S_PARTIAL, task] = step_chunk(
-                    theta, opt, G, ctl[L_N_PARTS], task, layout[0, B_OFF],
-                    codes[C_SOLVER], hp, fit[F_SW_SUM], fit[F_STEP_LR],
-                    fit[F_DECAY_KEEP],
-                )  # fmt: skip
-            elif phase == PHASE_NORM:  # slice ``task`` of the gradient's ||.||^2
-                sums[S_PARTIAL, task] = grad_sq_chunk(
-                    theta, G, ctl[L_N_PARTS], task, layout[0, B_OFF], hp,
-                    fit[F_SW_SUM],
+                    theta, opt, G, ctl[L_N_PARTS], task, layout[0, B_OFF], solver,
+                    hp, fit[F_SW_SUM], fit[F_STEP_LR], fit[F_DECAY_KEEP],
                 )  # fmt: skip
             elif phase == PHASE_PREDICT or phase == PHASE_VALIDATE:
                 # rows order[start + r0:start + r1] forward, outputs to Y; or the

@@ -34,6 +34,9 @@ from .._jit import inline_kernel, kernel
 CHUNK = 4096
 
 SOLVER_SGD, SOLVER_ADAM, SOLVER_NONE = 0, 1, 2
+# step_chunk's other task: sum the parts and return the gradient's squared norm
+# over the chunk (gradient clipping, the loop's PHASE_NORM), no step
+SOLVER_NORM = 3
 
 # hp[] entries (float64)
 H_LR, H_MOMENTUM, H_NESTEROV, H_BETA_1, H_BETA_2, H_EPSILON, H_ALPHA = range(7)
@@ -128,29 +131,19 @@ def lr_factor(shape, t, warm, total):
 
 
 @inline_kernel
-def _grad_sq_range(theta, graw, alpha, sw_sum):
+def _grad_sq_range(theta, graw, alpha, n_penalised, sw_sum):
     """Sum of g^2 over one slice, g = (graw + alpha * theta) / sw_sum as the
-    step computes it, squared in float64. Slices in, loop from 0 (_sgd_range)."""
+    step computes it (alpha 0 from element n_penalised on: the intercepts),
+    squared in float64. Slices in, loop from 0 (_sgd_range); one loop for both
+    parts, as a second inlined copy costs compile time on every first fit."""
     T = theta.dtype.type
-    a, s = T(alpha), T(sw_sum)
+    a, s, zero = T(alpha), T(sw_sum), T(0)
     sq = 0.0
     for k in range(theta.shape[0]):
-        g = np.float64((graw[k] + a * theta[k]) / s)
+        ak = a if k < n_penalised else zero
+        g = np.float64((graw[k] + ak * theta[k]) / s)
         sq += g * g
     return sq
-
-
-@inline_kernel
-def grad_sq_chunk(theta, G, n_parts, c, n_coef, hp, sw_sum):
-    """Chunk c of the gradient's squared norm (for max_grad_norm): G[0] += G[1]
-    + ... + G[n_parts - 1] over the chunk (as step_chunk would; the step then
-    runs with one part), then the chunk's sum of squared gradient elements, the
-    coefficients' L2 term included."""
-    lo, mid, hi = _chunk_bounds(c, theta.shape[0], n_coef)
-    _sum_parts(G, n_parts, lo, hi)
-    graw = G[0]
-    sq = _grad_sq_range(theta[lo:mid], graw[lo:mid], hp[H_ALPHA], sw_sum)
-    return sq + _grad_sq_range(theta[mid:hi], graw[mid:hi], 0.0, sw_sum)
 
 
 @inline_kernel
@@ -176,7 +169,9 @@ def _sum_parts(G, n_parts, lo, hi):
 def step_chunk(theta, opt, G, n_parts, c, n_coef, solver, hp, sw_sum, lr, keep):
     """Chunk c of one update: G[0] += G[1] + ... + G[n_parts - 1] over the chunk,
     then the solver's step on it. Returns the chunk's share of ||coefs||^2 after
-    the update (0 for SOLVER_NONE, which only sums).
+    the update (0 for SOLVER_NONE, which only sums; SOLVER_NORM sums, then
+    returns the chunk's share of the squared gradient norm, the coefficients'
+    L2 term included, and steps nothing: gradient clipping's first pass).
 
     theta (n_params,); opt (2, n_params): SGD velocity in opt[0], Adam's m, v in
     opt[0], opt[1]; G (>= n_parts, n_params) raw gradient sums of the batch's
@@ -198,6 +193,8 @@ def step_chunk(theta, opt, G, n_parts, c, n_coef, solver, hp, sw_sum, lr, keep):
         return 0.0
     graw = G[0]
     alpha = hp[H_ALPHA]
+    if solver == SOLVER_NORM:
+        return _grad_sq_range(theta[lo:hi], graw[lo:hi], alpha, mid - lo, sw_sum)
     # decoupled weight decay of the coefficients, W <- (1 - lr wd) W before the
     # step, with the learning rate itself (not Adam's bias-corrected step size)
     if keep != 1.0:
