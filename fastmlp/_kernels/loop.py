@@ -339,12 +339,14 @@ def _most_members(ctl, layout, codes, n, batch_size, n_slices):
     return min(most, codes[C_TEAM])
 
 
-@strict_kernel
+@inline_kernel
 def _chunks_done(ctl, sums, codes, hp, fit, n_slices):
     """After a batch's chunks: its loss (scikit-learn's batch objective), the
     step's learning rate (its shape, optimizers.lr_factor), Adam's t and step
     size, the weight decay's factor; then the step, or first the gradient's
-    norm (max_grad_norm)."""
+    norm (max_grad_norm). Inlined into advance (strict, as it), like
+    _step_done: as kernels of their own they were two calls per step with
+    their array arguments, and two compiles on every first fit."""
     nb = ctl[L_STOP] - ctl[L_START]
     loss_sum = 0.0
     sw_sum = 0.0
@@ -394,7 +396,7 @@ def _norm_done(ctl, sums, codes, hp, fit, n_slices):
     set_phase(ctl, codes, PHASE_STEP, n_slices, codes[C_STEP_PARALLEL] != 0)
 
 
-@strict_kernel
+@inline_kernel
 def _step_done(ctl, sums, codes, fit, batch_size, n_slices):
     """After a step: ||coefs||^2 and the divergence check. Returns what next."""
     sqnorm = 0.0
@@ -448,14 +450,13 @@ def advance(theta, sums, order, layout, codes, hp, batch_size, fit, curve, mt_ke
             else:  # go on from the last call (its last batch is not timed)
                 ctl[T_LAST] = 0
         nxt = _NEXT_EPOCH
-    elif phase == PHASE_CHUNKS:
-        _chunks_done(ctl, sums, codes, hp, fit, n_slices)
-        return
     elif phase == PHASE_NORM:
         _norm_done(ctl, sums, codes, hp, fit, n_slices)
         return
-    elif phase >= PHASE_GATHER:  # layer phases: the next, or the batch's end
-        if not _next_layer_phase(ctl, layout, codes, phase):
+    elif phase == PHASE_CHUNKS or phase >= PHASE_GATHER:
+        # the batch's chunks done, or a layer phase: the next, or the batch's
+        # end (one call site: _chunks_done is inlined)
+        if phase == PHASE_CHUNKS or not _next_layer_phase(ctl, layout, codes, phase):
             _chunks_done(ctl, sums, codes, hp, fit, n_slices)
         return
     elif phase == PHASE_STEP:
