@@ -140,15 +140,26 @@ def _read_only(a):
     return view
 
 
-def kernel_input(X, dtype):
+def kernel_input(X, dtype, like=None):
     """X as the kernels take it: a read-only C-contiguous array of ``dtype``, or
     for sparse X a CSRMatrix of read-only CSR arrays (CSC and other formats are
-    converted to CSR, which copies the nonzeros but never densifies)."""
+    converted to CSR, which copies the nonzeros but never densifies).
+
+    ``like``: another kernel input (the training rows) that X must share a type
+    with (a validation set, read by the same code): X is then densified or made
+    sparse to match, with the same index type."""
+    if like is not None:
+        if isinstance(like, CSRMatrix):
+            X = sp.csr_matrix(X)
+        elif sp.issparse(X):
+            X = X.toarray()
     if sp.issparse(X):
         X = sp.csr_matrix(X, dtype=dtype)
         # int32 indices whenever they fit (scipy's usual choice; a sparse array
         # may carry int64 ones), so both kinds share one compiled kernel.
         index = np.int32 if max(X.nnz, X.shape[1]) < 2**31 else np.int64
+        if like is not None:
+            index = like.indices.dtype
         return CSRMatrix(
             _read_only(np.ascontiguousarray(X.data)),
             _read_only(np.ascontiguousarray(X.indices, dtype=index)),
@@ -575,7 +586,7 @@ def fit_stochastic(est, theta, layout, X, Y, sample_weight, codes, incremental,
             best = layout.pack(est._best_coefs, est._best_intercepts, dtype)
         else:
             best = np.zeros(0, dtype=dtype)
-        validation = (best, kernel_input(X_val, dtype), Y_val, sw_val,
+        validation = (best, kernel_input(X_val, dtype, like=X_train), Y_val, sw_val,
                       np.empty_like(Y_val), np.arange(Y_val.shape[0]))  # fmt: skip
     else:
         validation = no_validation(X_train, Y_train, sw, order)

@@ -337,3 +337,26 @@ def test_html_repr_links_to_fastmlp(cls):
     html = estimator_html_repr(cls())
     assert f'href="{link}"' in html
     assert 'href="https://scikit-learn.org' not in html
+
+
+@pytest.mark.parametrize("sparse_train", [False, True])
+def test_validation_set_in_the_other_format(clf_data, sparse_train):
+    """A sparse X_val beside dense X, or the reverse: the validation rows are
+    read in the training rows' format; the scores are accuracy_score's."""
+    import scipy.sparse as sp
+
+    X, y, Xv, yv = clf_data
+    X_fit, Xv_fit = (sp.csr_matrix(X), Xv) if sparse_train else (X, sp.csr_matrix(Xv))
+    est = MLPClassifier(**COMMON, max_iter=3).fit(X_fit, y, X_val=Xv_fit, y_val=yv)
+    want = accuracy_score(yv, est.predict(Xv))
+    assert est.validation_scores_[-1] == pytest.approx(want, abs=1e-12)
+
+
+def test_unknown_scorer_name_raises_and_changes_nothing(clf_data):
+    X, y, Xv, yv = clf_data
+    est = MLPClassifier(**COMMON, max_iter=2).fit(X, y)
+    before = _weights(est)
+    with pytest.raises(ValueError, match="not_a_metric"):
+        est.set_params(scoring="not_a_metric").fit(X, y, X_val=Xv, y_val=yv)
+    for a, b in zip(before, _weights(est), strict=True):
+        np.testing.assert_array_equal(a, b)
