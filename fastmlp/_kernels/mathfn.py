@@ -166,6 +166,22 @@ def _expm1_poly64(r):
 
 
 @inline_kernel
+def _expm1_poly32(r):
+    """exp(r) - 1 for small float32 r as r * (1 + r/2 + ...), Taylor degree 8
+    (tanh32 near zero, expm1_32 after its reduction)."""
+    f = np.float32
+    q = f(1.0 / 40320.0)
+    q = q * r + f(1.0 / 5040.0)
+    q = q * r + f(1.0 / 720.0)
+    q = q * r + f(1.0 / 120.0)
+    q = q * r + f(1.0 / 24.0)
+    q = q * r + f(1.0 / 6.0)
+    q = q * r + f(0.5)
+    q = q * r + f(1.0)
+    return q * r
+
+
+@inline_kernel
 def _pow2_64(k):
     """2^k from its IEEE bits, for integral float k in [-1022, 1023]; via int32:
     float64 -> int32 vectorises, float64 -> int64 did not."""
@@ -237,15 +253,7 @@ def tanh32(x):
     a = min(abs(x), f(10.0))
     y = f(2.0) * a
     if y <= f(0.5):
-        p = f(1.0 / 40320.0)
-        p = p * y + f(1.0 / 5040.0)
-        p = p * y + f(1.0 / 720.0)
-        p = p * y + f(1.0 / 120.0)
-        p = p * y + f(1.0 / 24.0)
-        p = p * y + f(1.0 / 6.0)
-        p = p * y + f(0.5)
-        p = p * y + f(1.0)
-        e = p * y
+        e = _expm1_poly32(y)
     else:
         e = exp32(y) - f(1.0)
     t = e / (e + f(2.0))
@@ -280,15 +288,7 @@ def expm1_32(x):
     a = min(max(x, f(-30.0)), f(88.72283))
     k = np.floor(a * f(1.44269504) + f(0.5))
     r = _fma(-k, f(-2.12194440e-4), _fma(-k, f(0.693359375), a))
-    q = f(1.0 / 40320.0)
-    q = q * r + f(1.0 / 5040.0)
-    q = q * r + f(1.0 / 720.0)
-    q = q * r + f(1.0 / 120.0)
-    q = q * r + f(1.0 / 24.0)
-    q = q * r + f(1.0 / 6.0)
-    q = q * r + f(0.5)
-    q = q * r + f(1.0)
-    q = q * r
+    q = _expm1_poly32(r)
     s = _bits_to_float(np.int32((np.int32(k) + 126) << 23))
     y = f(2.0) * _fma(s, q, s - f(0.5))
     if k == f(0.0):
