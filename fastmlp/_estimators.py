@@ -274,11 +274,6 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
                 "dropout needs a stochastic solver ('sgd' or 'adam'): L-BFGS's "
                 "line search needs the same objective at every evaluation."
             )
-        if self.solver == "lbfgs" and self.weight_decay:
-            raise ValueError(
-                "weight_decay is a step rule of 'sgd' and 'adam'; with 'lbfgs' "
-                "use alpha (the L2 penalty) instead."
-            )
         self._check_step_options()
         X_val, y_val, sample_weight_val = validation
         if X_val is None and (y_val is not None or sample_weight_val is not None):
@@ -302,17 +297,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             )
         raw_y = y
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
-        if class_weight is not None:
-            # the same bits as passing compute_sample_weight(class_weight, y)
-            # (times sample_weight) as sample_weight
-            weights = compute_sample_weight(class_weight, raw_y)
-            if sample_weight is not None:
-                weights = weights * _check_sample_weight(
-                    sample_weight, X, dtype=np.float64
-                )
-            sample_weight = weights
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
+        sample_weight = self._row_weights(sample_weight, X, raw_y)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         # Statistics from the data as given; the network sees the scaled copies
@@ -357,8 +342,13 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         return self
 
     def _check_step_options(self):
-        """lr_schedule, warmup and max_grad_norm: step rules of sgd and adam,
-        the schedules on a constant base learning rate."""
+        """weight_decay, lr_schedule, warmup and max_grad_norm: step rules of
+        sgd and adam, the schedules on a constant base learning rate."""
+        if self.solver == "lbfgs" and self.weight_decay:
+            raise ValueError(
+                "weight_decay is a step rule of 'sgd' and 'adam'; with 'lbfgs' "
+                "use alpha (the L2 penalty) instead."
+            )
         shaped = self.lr_schedule is not None or self.warmup is not None
         if self.solver == "lbfgs" and (shaped or self.max_grad_norm is not None):
             raise ValueError(
@@ -371,6 +361,22 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
                 f"learning_rate={self.learning_rate!r} the two schedules would "
                 "compound. Use learning_rate='constant'."
             )
+
+    def _row_weights(self, sample_weight, X, y):
+        """The rows' weights, checked, in X's dtype (None: all ones): with
+        ``class_weight`` the same bits as passing compute_sample_weight(
+        class_weight, y) (times sample_weight) as sample_weight."""
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is not None:
+            weights = compute_sample_weight(class_weight, y)
+            if sample_weight is not None:
+                weights = weights * _check_sample_weight(
+                    sample_weight, X, dtype=np.float64
+                )
+            sample_weight = weights
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        return sample_weight
 
     def _validation_set(self, X_val, y_val, sample_weight_val, dtype):
         """(X_val, Y_val, sample weights, X_val as given, y_val as given): the
@@ -388,15 +394,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             raise ValueError(
                 f"y_val has {Y_val.shape[1]} outputs but y has {self.n_outputs_}."
             )
-        sw = None
-        class_weight = getattr(self, "class_weight", None)
-        if class_weight is not None:  # weighted as the training rows are
-            sw = compute_sample_weight(class_weight, y_given)
-        if sample_weight_val is not None:
-            given = _check_sample_weight(sample_weight_val, X_given, dtype=np.float64)
-            sw = given if sw is None else sw * given
-        if sw is not None:
-            sw = _check_sample_weight(sw, X_given)
+        # scaled and weighted as the training rows are
+        Y_val = self._fit_target_scaling(Y_val, None, first_pass=False)
+        sw = self._row_weights(sample_weight_val, X_given, y_given)
         return self._transform_input(X_given), Y_val, sw, X_given, y_given
 
     def _scorer(self, validating):
@@ -1307,14 +1307,11 @@ default='squared_error'
         )
 
     def _validation_targets(self, y_val):
-        """y_val as the network is trained on y (target scaling applied)."""
+        """y_val checked as y is (the caller scales it as y)."""
         Y = check_array(y_val, ensure_2d=False, dtype=(np.float64, np.float32))
         if Y.ndim == 2 and Y.shape[1] == 1:
             Y = column_or_1d(Y, warn=True)
-        if not hasattr(self, "target_scale_"):
-            return Y
-        Y = Y.reshape((Y.shape[0], -1))
-        return apply_scaling(Y, self.target_offset_, self.target_scale_)
+        return Y
 
     def _validation_scoring(self):
         """The compiled early-stopping score (epochs.SCORE_*): R^2."""
