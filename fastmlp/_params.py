@@ -59,16 +59,20 @@ class ParamLayout:
         self._table = table
         self.units_after_input = a  # sum of fan_out over layers
 
-    def _saved(self, derivatives, dropout):
-        """Layers that keep a derivative block in a table of this kind."""
-        if not derivatives:
-            return []
+    def _extended(self, dropout):
+        """Hidden layers that extended.py's kernel computes: one of its
+        activations, or (``dropout``: training) dropout."""
         return [
             layer
             for layer in range(self.n_layers - 1)
             if self.activations[layer] in SAVED_DERIVATIVE
             or (dropout and self._table[layer, DROP] > 0)
         ]
+
+    def _saved(self, derivatives, dropout):
+        """Layers that keep a derivative block in a table of this kind: the
+        extended ones, where derivatives are kept at all."""
+        return self._extended(dropout) if derivatives else []
 
     def table(self, max_rows, derivatives=False, dropout=False, dtype=None):
         """The int64 layout table for work buffers holding ``max_rows`` rows.
@@ -79,11 +83,7 @@ class ParamLayout:
         the buffers' float type, needed (and extended.py's kernel compiled for
         it) when a layer has one of its activations or dropout."""
         t = self._table.copy()
-        extended = [
-            layer
-            for layer, code in enumerate(self.activations)
-            if code in SAVED_DERIVATIVE or (dropout and t[layer, DROP] > 0)
-        ]
+        extended = self._extended(dropout)
         if extended:  # extended.py's kernel, compiled for this dtype
             if dtype is None:
                 raise ValueError("this network's layout table needs its dtype")
