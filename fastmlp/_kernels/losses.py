@@ -100,36 +100,15 @@ def row_loss(p, y, loss_code, eps):
     return total
 
 
-@inline_kernel
-def mean_loss(P, Y, sw, loss_code, loss_param):
-    """The weighted mean loss of outputs P against Y (sum_i sw_i loss_i /
-    sum_i sw_i, float64), per row as loss_forward_backward sums it: the
-    validation loss (epochs.SCORE_LOSS)."""
-    eps = np.float64(np.finfo(P.dtype).eps)
-    n_out = P.shape[1]
-    total = 0.0
-    w_sum = 0.0
-    for i in range(P.shape[0]):
-        w = np.float64(sw[i])
-        if loss_code >= LOSS_ABSOLUTE:
-            row = 0.0
-            for j in range(n_out):
-                r = np.float64(P[i, j]) - np.float64(Y[i, j])
-                row += elementwise_loss(r, loss_code, loss_param)[0]
-            total += w * (row / n_out)
-        else:
-            total += w * row_loss(P[i], Y[i], loss_code, eps)
-        w_sum += w
-    return total / w_sum
-
-
 @kernel
 def loss_forward_backward(dZ, P, Y, sw, loss_code, loss_param):
     """dZ = (P - Y) * sw[:, None]; return sum_i sw_i * loss(P[i], Y[i]) (float64).
     For the elementwise regression losses dZ = g(P - Y) * sw[:, None] / n_outputs
     (``loss_param`` their parameter, see elementwise_loss).
 
-    dZ, P, Y (n_samples, n_outputs); sw (n_samples,). Serial: this touches only
+    dZ, P, Y (n_samples, n_outputs); sw (n_samples,). dZ may be P (each
+    element and row is read before it is overwritten): the validation loss
+    (epochs.validation_score) needs only the sum. Serial: this touches only
     n_samples * n_outputs elements, far less than any layer's product. The
     per-row helpers are inlined: as calls they took 54 ns a row (a 38-row
     chunk of iris: 2.0 us, more than any of its matrix products)."""
@@ -150,7 +129,8 @@ def loss_forward_backward(dZ, P, Y, sw, loss_code, loss_param):
         return total
     for i in range(P.shape[0]):
         w = sw[i]
+        # the row's loss before its deltas: dZ may be P itself
+        total += np.float64(w) * row_loss(P[i], Y[i], loss_code, eps)
         for j in range(P.shape[1]):
             dZ[i, j] = (P[i, j] - Y[i, j]) * w
-        total += np.float64(w) * row_loss(P[i], Y[i], loss_code, eps)
     return total
